@@ -1,0 +1,46 @@
+# distillnb: the README's commands. Everything runs offline inside .venv (created on first use).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+export PYTHONWARNINGS := ignore::UserWarning:nbdev.doclinks
+
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= ci
+ONLY ?=
+TIMEOUT ?= 600
+
+.PHONY: help venv reproduce test lab docs clean
+help:  ## list the commands
+	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/\t/'
+
+$(VENV)/.installed: settings.ini setup.py pyproject.toml
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+venv: $(VENV)/.installed  ## create .venv and install distillnb with its dev tools
+
+reproduce: venv  ## run every paper notebook (SCALE=ci|gpu|paper, ONLY="slug ...") into reports/ and write the scorecard
+	$(BIN)/distillnb reproduce --scale $(SCALE) --timeout $(TIMEOUT) $(if $(ONLY),--only $(ONLY))
+
+test: venv  ## export + sync check, the notebooks' tests, then pytest
+	@rm -rf /tmp/distillnb-sync.$$$$ && cp -r distillnb /tmp/distillnb-sync.$$$$ && \
+	  $(BIN)/nbdev_export && \
+	  if ! diff -r -q -x __pycache__ /tmp/distillnb-sync.$$$$ distillnb; then \
+	    rm -rf /tmp/distillnb-sync.$$$$; \
+	    echo "nbdev_export changed distillnb/: the package was not in sync with the notebooks (now exported; commit it)"; exit 1; \
+	  fi; rm -rf /tmp/distillnb-sync.$$$$
+	$(BIN)/nbdev_test --n_workers 1 --timing
+	$(BIN)/python -m pytest tests
+
+lab: venv  ## JupyterLab on 127.0.0.1 (add --allow-root when root)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir nbs
+
+docs: venv  ## the docs site (needs Quarto, which cannot be installed on the project machines)
+	@command -v quarto >/dev/null || { echo "Quarto is not installed: nbdev_docs needs it (see README, Docs)"; exit 1; }
+	$(BIN)/nbdev_docs
+
+clean:  ## remove generated reports and build output (keeps .venv)
+	rm -rf reports _proc _docs .pytest_cache build dist *.egg-info
