@@ -11,7 +11,7 @@ SCALE ?= ci
 ONLY ?=
 TIMEOUT ?= 600
 
-.PHONY: help venv reproduce test lab docs clean
+.PHONY: help venv reproduce test bench lab docs clean
 help:  ## list the commands
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/\t/'
 
@@ -34,6 +34,10 @@ test: venv  ## export + sync check, the notebooks' tests, then pytest
 	  fi; rm -rf /tmp/distillnb-sync.$$$$
 	$(BIN)/nbdev_test --n_workers 1 --timing
 	$(BIN)/python -m pytest tests
+
+bench: venv  ## the performance benchmarks (chunked losses, Sinkhorn) -> reports/bench.json, reports/bench.md
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run.py --out reports
 
 lab: venv  ## JupyterLab on 127.0.0.1 (add --allow-root when root)
 	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir nbs

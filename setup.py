@@ -9,6 +9,7 @@ cfg = cfg["DEFAULT"]
 
 requirements = cfg.get("requirements", "").split()
 dev_requirements = cfg.get("dev_requirements", "").split()
+bench_requirements = cfg.get("bench_requirements", "").split()  # only `make bench` needs these
 scripts = [s.strip() for s in cfg.get("console_scripts", "").split("\n") if s.strip()]
 
 setuptools.setup(
@@ -21,7 +22,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["distillnb", "distillnb.*"]),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={"dev": dev_requirements},
+    extras_require={"dev": dev_requirements, "bench": bench_requirements},
     python_requires=">=" + cfg["min_python"],
     entry_points={"console_scripts": scripts, "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,

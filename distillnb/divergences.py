@@ -169,27 +169,52 @@ def _check_ot(a, b, cost, reg):
     if tuple(b.shape) != (B, m): raise ValueError(f"`b`: expected shape {(B, m)}, received {tuple(b.shape)}")
     if not (isinstance(reg, (int, float)) and reg > 0): raise ValueError(f"`reg`: expected a number > 0, received {reg!r}")
 
+def _log_iters(Mr, la, lb, u, v, k):
+    "k Sinkhorn iterations (v then u) in the log domain."
+    for _ in range(k):
+        v = lb - torch.logsumexp(Mr + u[:, :, None], 1)
+        u = la - torch.logsumexp(Mr + v[:, None, :], 2)
+    return u, v
+
+# %% ../nbs/00_divergences.ipynb
+def _kernel_iters(P, a, b, u, v, k):
+    "k iterations as scalings of the current plan P = exp(u + v - C/reg); None if they left the float range."
+    sv0 = b / P.sum(1)  # the v-update of the first iteration
+    K = P * sv0[:, None, :]
+    su = a / K.sum(2)
+    sv = torch.ones_like(sv0)
+    for _ in range(k - 1):
+        sv = b / torch.bmm(K.transpose(1, 2), su[:, :, None])[..., 0]
+        su = a / torch.bmm(K, sv[:, :, None])[..., 0]
+    ok = bool(torch.isfinite(sv0).all() and torch.isfinite(su).all() and torch.isfinite(sv).all()
+              and (su > 0).all() and (sv > 0).all() and (sv0 > 0).all())
+    return (u + su.log(), v + sv0.log() + sv.log()) if ok else None
+
 def sinkhorn(a: torch.Tensor,  # (B, n) source histograms (rows sum to 1)
              b: torch.Tensor,  # (B, m) target histograms
              cost: torch.Tensor,  # (B, n, m) ground cost
              reg: float,  # entropic regularisation epsilon > 0
              *,
-             n_iters: int = 1000,  # maximum number of (g, f) updates
+             n_iters: int = 1000,  # maximum number of (v, u) iterations
              tol: float = 1e-9,  # stop when every problem's column-marginal L1 error is below (checked every 10)
              ) -> torch.Tensor:  # (B, n, m) transport plans
-    "Batched log-domain Sinkhorn; differentiable through the unrolled iterations."
+    "Batched, stabilised log-domain Sinkhorn; differentiable through the unrolled iterations."
     _check_ot(a, b, cost, reg)
+    if not (isinstance(n_iters, int) and n_iters >= 1): raise ValueError(f"`n_iters`: expected an int >= 1, received {n_iters!r}")
     Mr = -cost / reg
     la, lb = a.log(), b.log()
-    u = torch.zeros_like(la)
-    for it in range(n_iters):
-        v = lb - torch.logsumexp(Mr + u[:, :, None], 1)
-        u = la - torch.logsumexp(Mr + v[:, None, :], 2)
-        if tol > 0 and it % 10 == 0:
+    u, v = _log_iters(Mr, la, lb, torch.zeros_like(la), None, 1)
+    it = 1
+    while True:
+        P = (Mr + u[:, :, None] + v[:, None, :]).exp()
+        if it >= n_iters: return P
+        if tol > 0 and (it - 1) % 10 == 0:
             with torch.no_grad():
-                err = ((Mr + u[:, :, None] + v[:, None, :]).exp().sum(1) - b).abs().sum(-1).max()
-            if err < tol: break
-    return (Mr + u[:, :, None] + v[:, None, :]).exp()
+                if ((P.sum(1) - b).abs().sum(-1).max() < tol): return P
+        k = min(10, n_iters - it)
+        nxt = _kernel_iters(P, a, b, u, v, k)
+        u, v = nxt if nxt is not None else _log_iters(Mr, la, lb, u, v, k)
+        it += k
 
 def sinkhorn_cost(a, b, cost, reg, **kw) -> torch.Tensor:
     "The transport cost <plan, cost> of `sinkhorn` (the linear term only, as `ot.sinkhorn2`), shape (B,)."
