@@ -27,12 +27,26 @@ from distillnb.divergences import DIVERGENCES
 HERE = Path(__file__).parent
 
 
-def run(script, *args):
+def run(script, *args, env=None):
     "Run a benchmark script in a fresh Python process; return its JSON line."
-    r = subprocess.run([sys.executable, str(HERE / script), *map(str, args)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(HERE / script), *map(str, args)], capture_output=True, text=True,
+                       env=None if env is None else {**os.environ, **env})
     if r.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(map(str, args))} failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# glibc keeps freed large blocks in its heap once its mmap threshold has grown, and RSS then misses reuse:
+# a fixed threshold sends every tensor above 128 KiB to mmap, so the RSS high-water mark follows live tensors.
+MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def variant(name, divergence, repeats, sz, save=None):
+    "Peak memory (fixed-mmap process) and median time (ordinary process) of one variant."
+    m = run("bench_chunked.py", "--variant", name, "--divergence", divergence, "--measure", "memory", *sz, env=MEMORY_ENV)
+    t = run("bench_chunked.py", "--variant", name, "--divergence", divergence, "--measure", "time",
+            "--repeats", repeats, *sz, *(["--save", save] if save else []))
+    return {**t, "peak_bytes": m["peak_bytes"]}
 
 
 def max_abs_err(p, q):
@@ -94,15 +108,15 @@ def main(argv=None):
     res = {"machine": machine(), "shape": shape, "repeats": a.repeats, "chunked": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for d in tqdm(a.divergences, desc="chunked vs naive"):
-            n = run("bench_chunked.py", "--variant", "naive", "--divergence", d, "--repeats", a.repeats, "--save", f"{tmp}/n.pt", *sz)
-            c = run("bench_chunked.py", "--variant", "chunked", "--divergence", d, "--repeats", a.repeats, "--save", f"{tmp}/c.pt", *sz)
+            n = variant("naive", d, a.repeats, sz, f"{tmp}/n.pt")
+            c = variant("chunked", d, a.repeats, sz, f"{tmp}/c.pt")
             res["chunked"][d] = {"mem_ratio": n["peak_bytes"] / c["peak_bytes"], "time_ratio": c["time_s"] / n["time_s"],
                                  "max_abs_err": max_abs_err(f"{tmp}/n.pt", f"{tmp}/c.pt"),
                                  "naive_peak_mb": n["peak_bytes"] / 2**20, "chunked_peak_mb": c["peak_bytes"] / 2**20,
                                  "naive_time_s": n["time_s"], "chunked_time_s": c["time_s"]}
         if res["machine"]["liger_kernel"] and "js" in a.divergences:
-            o = run("bench_chunked.py", "--variant", "chunked", "--divergence", "js", "--repeats", a.repeats, *sz)
-            g = run("bench_chunked.py", "--variant", "liger", "--divergence", "js", "--repeats", a.repeats, *sz)
+            o = variant("chunked", "js", a.repeats, sz)
+            g = variant("liger", "js", a.repeats, sz)
             res["liger"] = {"mem_ratio": o["peak_bytes"] / g["peak_bytes"], "time_ratio": o["time_s"] / g["time_s"],
                             "ours_peak_mb": o["peak_bytes"] / 2**20, "liger_peak_mb": g["peak_bytes"] / 2**20,
                             "ours_time_s": o["time_s"], "liger_time_s": g["time_s"], "ours_value": o["value"], "liger_value": g["value"]}
