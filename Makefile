@@ -42,9 +42,12 @@ bench: venv  ## the performance benchmarks (chunked losses, Sinkhorn) -> reports
 lab: venv  ## JupyterLab on 127.0.0.1 (add --allow-root when root)
 	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir nbs
 
-docs: venv  ## the docs site (needs Quarto, which cannot be installed on the project machines)
-	@command -v quarto >/dev/null || { echo "Quarto is not installed: nbdev_docs needs it (see README, Docs)"; exit 1; }
-	$(BIN)/nbdev_docs
+docs: venv  ## the docs site in _docs/, with the scorecard and figures of the last `make reproduce` (needs Quarto)
+	@command -v quarto >/dev/null || { echo "Quarto is not installed: the site needs it (see README, Docs)"; exit 1; }
+	$(BIN)/nbdev_proc_nbs
+	@if [ -f reports/scorecard.md ]; then cp reports/scorecard.md _proc/ && cp -r reports/$(SCALE) _proc/; \
+	  else printf '# Scorecard\n\nRun make reproduce first.\n' > _proc/scorecard.md; fi
+	cd _proc && quarto render --output-dir ../_docs
 
 clean:  ## remove generated reports and build output (keeps .venv)
 	rm -rf reports _proc _docs .pytest_cache build dist *.egg-info

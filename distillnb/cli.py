@@ -118,7 +118,7 @@ def scorecard_markdown(card: dict, out: Path) -> str:
          "paired per-seed differences (holds: the mean favours the method by more than 2 standard errors).", "",
          "| paper | status | verdict | headline claim | seeds | wall (s) |", "|---|---|---|---|---|---|"]
     for p in card["papers"]:
-        nb = f"[{p['slug']}]({p['slug']}.ipynb)" if p["status"] != "missing" else p["slug"]
+        nb = f"[{p['slug']}]({p['notebook']})"
         L.append(f"| {nb} | {p['status']} | {p['verdict'] or '-'} | {p['claim'] or (p['error'] or '-')} | "
                  f"{len(p['seeds'] or [])} | {_num(p['wall_s'])} |")
     L += ["", "## Every claim", "", "| paper | claim | metric | method | baseline | diff ± SE | verdict |",
