@@ -12,7 +12,7 @@ import torch
 from .divergences import get_divergence, _check_temperature
 
 # %% auto 0
-__all__ = ['chunked_divergence', 'naive_divergence']
+__all__ = ['chunked_divergence', 'naive_divergence', 'lm_hidden_and_head', 'chunked_causal_kd_loss']
 
 # %% ../nbs/11_chunked.ipynb
 def _flat(x, name, H):
@@ -156,3 +156,36 @@ def naive_divergence(student_hidden, student_weight, teacher_hidden=None, teache
         keep = labels != ignore_index
         mask = keep if mask is None else (mask.bool() & keep)
     return get_divergence(divergence)(zs, zt, mask=mask, **kw)
+
+# %% ../nbs/11_chunked.ipynb
+def lm_hidden_and_head(model, input_ids, attention_mask=None):
+    "Final hidden states (B, T, H) of a causal LM and its head weight (V, H), without computing logits."
+    head = model.get_output_embeddings()
+    if head is None or getattr(head, "bias", None) is not None:
+        raise ValueError("`model`: expected a causal LM whose output head is a bias-free linear layer")
+    if getattr(model.config, "final_logit_softcapping", None):
+        raise ValueError("`model`: final_logit_softcapping is set, so logits are not hidden @ W.T; use full logits")
+    h = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    return h, head.weight
+
+def chunked_causal_kd_loss(student, teacher,  # transformers causal LMs (the teacher is run without gradients)
+                           input_ids: torch.Tensor,  # (B, T)
+                           *, attention_mask: torch.Tensor | None = None,  # (B, T), used when labels is None
+                           labels: torch.Tensor | None = None,  # (B, T), -100 = not scored
+                           divergence: str = "forward_kl", temperature: float = 1.0,
+                           n_vocab: int | None = None,  # keep the first n_vocab rows of both heads
+                           chunk_size: int = 1024, **params) -> torch.Tensor:
+    "A registered divergence between two causal LMs' next-token laws, chunked: the (B, T, V) logits are never built."
+    hs, Ws = lm_hidden_and_head(student, input_ids, attention_mask)
+    with torch.no_grad():
+        ht, Wt = lm_hidden_and_head(teacher, input_ids, attention_mask)
+    if n_vocab is not None: Ws, Wt = Ws[:n_vocab], Wt[:n_vocab]
+    elif Wt.shape[0] > Ws.shape[0]: Wt = Wt[: Ws.shape[0]]
+    elif Wt.shape[0] < Ws.shape[0]:
+        raise ValueError(f"`n_vocab`: expected the number of real tokens, since the student's head has {Ws.shape[0]} "
+                         f"rows and the teacher's {Wt.shape[0]}; received None")
+    if labels is not None: mask = labels[:, 1:] != -100
+    elif attention_mask is not None: mask = attention_mask[:, 1:].bool()
+    else: mask = None
+    return chunked_divergence(hs[:, :-1], Ws, ht[:, :-1], Wt.to(ht.dtype), divergence=divergence, mask=mask,
+                              temperature=temperature, chunk_size=chunk_size, **params)

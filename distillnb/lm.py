@@ -20,6 +20,7 @@ from transformers import (AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, Mis
                           MixtralConfig, MixtralForCausalLM, Trainer)
 
 from .data import HMMOracle
+from .chunked import chunked_causal_kd_loss
 from .divergences import forward_kl, get_divergence, reverse_kl
 from .train import batch_indices, fit
 
@@ -435,9 +436,13 @@ class DistillationTrainer(Trainer):
                  kd_weight: float = 1.0,  # loss = kd_weight * KD + (1 - kd_weight) * LM cross-entropy
                  n_vocab: int | None = None,  # real tokens: slice both models' logits (e.g. V for make_lm models)
                  divergence_params: dict | None = None,  # e.g. {"alpha": 0.1} for skew KL, {"beta": 0.5} for JS
+                 chunk_size: int | None = None,  # large vocabularies: chunked loss from hidden states (distillnb.chunked)
                  **kwargs):
         get_divergence(divergence)  # fail early on a bad name
         if not 0 <= kd_weight <= 1: raise ValueError(f"`kd_weight`: expected a number in [0, 1], received {kd_weight!r}")
+        if chunk_size is not None and kd_weight != 1:
+            raise ValueError(f"`kd_weight`: expected 1 with chunk_size (the chunked path computes no LM logits), received {kd_weight!r}")
+        self.chunk_size = chunk_size
         super().__init__(*args, **kwargs)
         self.teacher = teacher.eval().requires_grad_(False).to(self.args.device)
         self.divergence, self.temperature, self.kd_weight = divergence, temperature, kd_weight
@@ -447,6 +452,11 @@ class DistillationTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         labels = inputs.pop("labels", None)
+        if self.chunk_size is not None:  # the (B, T, V) logits are never built (router aux losses are not added)
+            loss = chunked_causal_kd_loss(model, self.teacher, inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                                          labels=labels, divergence=self.divergence, temperature=self.temperature,
+                                          n_vocab=self.n_vocab, chunk_size=self.chunk_size, **self.divergence_params)
+            return (loss, None) if return_outputs else loss
         out = model(**inputs)
         with torch.no_grad(): t_logits = self.teacher(**inputs).logits
         s_logits = out.logits if self.n_vocab is None else out.logits[..., :self.n_vocab]
