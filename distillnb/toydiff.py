@@ -540,8 +540,9 @@ class ResShift:
         expo = torch.linspace(0, 1, T, dtype=torch.float64) ** power * (T - 1)
         sqrt_eta = start * math.exp(math.log(etas_end / start) / (T - 1)) ** expo
         self.T, self.kappa, self.eta = T, kappa, torch.cat([torch.zeros(1, dtype=torch.float64), sqrt_eta ** 2])
-    def _eta(self, t, x): return _col(self.eta.to(x.dtype)[torch.as_tensor(t)], x)
-    def noise_level(self, t) -> Tensor: "`kappa sqrt(eta_t)`."; return self.kappa * self.eta[torch.as_tensor(t)].sqrt()
+    def _eta(self, t, x):  # the table follows x's device and dtype, so t may live on the GPU
+        return _col(self.eta.to(x.device, x.dtype)[torch.as_tensor(t, device=x.device)], x)
+    def noise_level(self, t) -> Tensor: "`kappa sqrt(eta_t)`."; return self.kappa * self.eta[torch.as_tensor(t).cpu()].sqrt()
     def q_sample(self, x0: Tensor, y: Tensor, t, eps: Tensor) -> Tensor:
         "`x_t = x0 + eta_t (y - x0) + kappa sqrt(eta_t) eps`."
         e = self._eta(t, x0)
