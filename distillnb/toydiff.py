@@ -30,7 +30,7 @@ __all__ = ['SIGMA_MIN', 'SIGMA_MAX', 'RHO', 'N_GRID', 'WORDS', 'VOCAB', 'PAD', '
            'UNetDenoiser', 'trainable_copy', 'freeze', 'generate', 'DiscHead', 'sampler_sigmas', 'edm_sample', 'nfe',
            'edm_scheduler', 'diffusers_sample', 'cfg', 'guided', 'drop_cond', 'vsd_grad', 'surrogate_loss', 'dsm_loss',
            'gan_d_loss', 'gan_g_loss', 'train_denoiser', 'fit_gmm_teacher', 'train_digits_teacher', 'ResShift',
-           'load_diffusers_teacher', 'VPEpsDenoiser']
+           'load_diffusers_teacher', 'UNetEps', 'VPEpsDenoiser']
 
 # %% ../nbs/08_toydiff.ipynb
 SIGMA_MIN, SIGMA_MAX, RHO, N_GRID = 0.002, 80.0, 7.0, 1000
@@ -577,6 +577,14 @@ def load_diffusers_teacher(path: str | Path, *, device="cpu", torch_dtype=None):
         return getattr(diffusers, name).from_pretrained(p, **kw).to(device)
     raise ValueError(f"`path`: expected model_index.json (pipeline) or config.json (model) in {str(p)!r}, found neither")
 
+class UNetEps(nn.Module):
+    "A diffusers UNet as `eps(x_vp, t, c)`, held as a submodule so that copies (`trainable_copy`) copy its weights."
+    def __init__(self, unet: nn.Module):
+        super().__init__()
+        self.unet, self.key = unet, ("encoder_hidden_states" if "Condition" in type(unet).__name__ else "class_labels")
+    def forward(self, x, t, c=None):
+        return self.unet(x, t, **({} if c is None else {self.key: c})).sample
+
 class VPEpsDenoiser(nn.Module):
     "An epsilon-predicting VP model `eps_fn(x_vp, t, c)` with `alphas_cumprod` as an EDM denoiser `D(x_ve, s, c)`."
     def __init__(self, eps_fn: Callable, alphas_cumprod: Tensor):
@@ -586,10 +594,7 @@ class VPEpsDenoiser(nn.Module):
     @classmethod
     def from_unet(cls, unet: nn.Module, alphas_cumprod: Tensor) -> VPEpsDenoiser:
         "Wrap a diffusers UNet: text UNets get `encoder_hidden_states=c`, others `class_labels=c`."
-        key = "encoder_hidden_states" if "Condition" in type(unet).__name__ else "class_labels"
-        m = cls(lambda x, t, c: unet(x, t, **{key: c}).sample, alphas_cumprod)
-        m.unet = unet
-        return m
+        return cls(UNetEps(unet), alphas_cumprod)
     def sigma_to_t(self, sigma: Tensor) -> Tensor:
         "Fractional timestep whose level is `sigma` (linear in log sigma between grid points), clamped to the grid."
         ls, grid = torch.as_tensor(sigma, dtype=torch.float64).log(), self.log_sigmas
