@@ -291,6 +291,10 @@ class MLPDenoiser(nn.Module):
         return self._trunk(x, sigma, c, y, None, 0.0)[0]
 
 # %% ../nbs/08_toydiff.ipynb
+def _keep_output(module, inputs, output):
+    "Forward hook: keep the output on the module itself (a deep copy of the module then keeps its own)."
+    module._out = output
+
 class UNetDenoiser(nn.Module):
     "EDM-preconditioned diffusers `UNet2DModel` for flattened square images (B, side^2)."
     def __init__(self, side: int = 8, channels: tuple = (32, 64), *, sigma_data: float = 0.5,
@@ -302,8 +306,7 @@ class UNetDenoiser(nn.Module):
                                 down_block_types=("DownBlock2D",) * len(channels), up_block_types=("UpBlock2D",) * len(channels),
                                 layers_per_block=layers_per_block, norm_num_groups=8, attention_head_dim=8,
                                 num_class_embeds=n_classes + 1 if n_classes else None)
-        self._mid = None
-        self.unet.mid_block.register_forward_hook(lambda m, i, o: setattr(self, "_mid", o))
+        self.unet.mid_block.register_forward_hook(_keep_output)  # stores on the hooked module: copies keep their own
     def null_cond(self, c: Tensor) -> Tensor: "The null class id for every row of `c`."; return torch.full_like(c, self.n_classes)
     def forward(self, x: Tensor, sigma, c: Tensor | None = None, y=None) -> Tensor:
         "`D(x; sigma, c)`, shape of `x`."
@@ -315,7 +318,7 @@ class UNetDenoiser(nn.Module):
     def features(self, x: Tensor, sigma, c: Tensor | None = None, y=None) -> Tensor:
         "Mid-block activations, average-pooled: (B, channels[-1])."
         self(x, sigma, c)
-        return self._mid.mean((2, 3))
+        return self.unet.mid_block._out.mean((2, 3))
 
 # %% ../nbs/08_toydiff.ipynb
 def trainable_copy(net: nn.Module) -> nn.Module:
