@@ -39,7 +39,7 @@ def ece(logits: torch.Tensor, y: torch.Tensor, *, n_bins: int = 15, probs: bool 
     conf, pred = p.max(-1)
     correct = (pred == y).float()
     b = (conf * n_bins).ceil().long().clamp(1, n_bins) - 1  # bin (k/n, (k+1)/n]; conf = 1.0 in the last
-    gap = torch.zeros(n_bins, device=conf.device).index_add_(0, b, correct - conf)
+    gap = torch.zeros(n_bins, device=conf.device, dtype=conf.dtype).index_add_(0, b, correct - conf)
     return (gap.abs().sum() / len(y)).item()
 
 # %% ../nbs/02_metrics.ipynb
