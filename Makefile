@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 SCALE ?= ci
 ONLY ?=
 TIMEOUT ?= 600
+JOBS ?=
 
 .PHONY: help venv reproduce test bench lab docs clean
 help:  ## list the commands
@@ -22,8 +23,8 @@ $(VENV)/.installed: settings.ini setup.py pyproject.toml
 
 venv: $(VENV)/.installed  ## create .venv and install distillnb with its dev tools
 
-reproduce: venv  ## run every paper notebook (SCALE=ci|gpu|paper, ONLY="slug ...") into reports/ and write the scorecard
-	$(BIN)/distillnb reproduce --scale $(SCALE) --timeout $(TIMEOUT) $(if $(ONLY),--only $(ONLY))
+reproduce: venv  ## run every paper notebook (SCALE=ci|gpu|paper, ONLY="slug ...", JOBS=N) into reports/ and write the scorecard
+	$(BIN)/distillnb reproduce --scale $(SCALE) --timeout $(TIMEOUT) $(if $(ONLY),--only $(ONLY)) $(if $(JOBS),--jobs $(JOBS))
 
 test: venv  ## export + sync check, the notebooks' tests, then pytest
 	@rm -rf /tmp/distillnb-sync.$$$$ && cp -r distillnb /tmp/distillnb-sync.$$$$ && \

@@ -8,23 +8,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
 from tqdm.auto import tqdm
 
 from .catalog import PAPERS, get_paper
 
 # %% auto 0
-__all__ = ['SCALES', 'repo_root', 'paper_notebooks', 'notebook_title', 'run_notebook', 'paper_entry', 'scorecard_markdown',
-           'write_scorecard', 'reproduce', 'list_papers', 'main']
+__all__ = ['SCALES', 'BUDGET', 'repo_root', 'paper_notebooks', 'notebook_title', 'default_seed', 'calibration_workload',
+           'calibrate', 'cost', 'child_env', 'last_error', 'processes_with', 'kill_token', 'run_notebook', 'snapshot',
+           'changes', 'git_commit', 'read_result', 'paper_entry', 'num', 'claim_row', 'paper_row', 'scorecard_markdown',
+           'write_scorecard', 'run_one', 'reproduce', 'list_papers', 'main']
 
 # %% ../nbs/06_cli.ipynb
 SCALES = ("ci", "gpu", "paper")
+BUDGET = {"ci": 20.0, "gpu": None, "paper": None}  # most calibration units a notebook may cost (None: no budget)
 
 def repo_root() -> Path:
     "The repository holding `settings.ini`: the package's parent (editable install), else the working directory's."
@@ -51,133 +58,284 @@ def notebook_title(slug: str, path: Path) -> str:
                 if line.startswith("# "): return line[2:].strip()
     return slug
 
-# %% ../nbs/06_cli.ipynb
-def _child(argv: list[str]) -> None:
-    "Entry point of the child process: execute one notebook with papermill."
+def default_seed(path: Path) -> int | None:
+    "The default of the notebook's `seed` parameter, or None."
     import papermill as pm
-    src, dst, params = argv[0], argv[1], json.loads(argv[2])
-    pm.execute_notebook(src, dst, parameters=params, cwd=str(Path(src).parent), progress_bar=False,
-                        kernel_name="python3", log_output=False)
+    try: return int(pm.inspect_notebook(str(path))["seed"]["default"])
+    except (KeyError, ValueError, TypeError): return None
 
-def _child_env() -> dict:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONUNBUFFERED="1")
+# %% ../nbs/06_cli.ipynb
+def calibration_workload(n_steps: int = 500, reps: int = 3) -> list[float]:
+    "Seconds of each repetition of the fixed workload (run on one torch thread)."
+    import torch
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(256, 64, generator=g), torch.randint(0, 10, (256,), generator=g)
+    out = []
+    for _ in range(reps):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                  torch.nn.Linear(256, 10))
+        opt = torch.optim.Adam(net.parameters(), 1e-3)
+        t = time.perf_counter()
+        for _ in range(n_steps):
+            opt.zero_grad(); torch.nn.functional.cross_entropy(net(x), y).backward(); opt.step()
+        out.append(time.perf_counter() - t)
+    return out
+
+def calibrate(n_steps: int = 500, reps: int = 3) -> dict:
+    "Time the calibration workload in a fresh one-thread process: {'calib_s', 'reps_s', 'n_steps'}."
+    code = f"import json; from distillnb.cli import calibration_workload; print(json.dumps(calibration_workload({n_steps}, {reps})))"
+    env = {**child_env(threads=1), "TQDM_DISABLE": "1"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    if r.returncode != 0: raise RuntimeError(f"calibration workload failed: {last_error(r.stderr)}")
+    reps_s = json.loads(r.stdout.strip().splitlines()[-1])
+    return {"calib_s": round(len(reps_s) * sorted(reps_s)[len(reps_s) // 2], 3), "reps_s": [round(s, 3) for s in reps_s],
+            "n_steps": n_steps}
+
+def cost(wall_s: float, calib_s: float | None) -> float | None:
+    "Wall time in calibration units (None without a calibration)."
+    return None if not calib_s else round(wall_s / calib_s, 2)
+
+# %% ../nbs/06_cli.ipynb
+def child_env(threads: int = 1, token: str | None = None) -> dict:
+    "The environment of a notebook run: offline, Agg, no tqdm, `threads` BLAS/torch threads, the run token."
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONUNBUFFERED="1",
+               DISTILLNB_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.pop("JPY_PARENT_PID", None)
+    if token: env["DISTILLNB_RUN_TOKEN"] = token
     return env
 
-def _last_error(stderr: str) -> str:
+def last_error(stderr: str) -> str:
     "The most telling line of a child's stderr (papermill's exception), trimmed."
     lines = [l for l in stderr.strip().splitlines() if l.strip()]
     for l in reversed(lines):
         if "Error" in l or "Exception" in l: return l.strip()[:500]
     return (lines[-1] if lines else "failed without output")[:500]
 
-def run_notebook(src: Path, dst: Path, params: dict, timeout: float) -> dict:
-    "Execute `src` into `dst` in a child process; return {'status', 'wall_s', 'error'}."
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-c", "import sys; from distillnb.cli import _child; _child(sys.argv[1:])",
-           str(src), str(dst), json.dumps(params)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_child_env(), start_new_session=True)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"status": "timeout", "wall_s": round(time.perf_counter() - t0, 2),
-                "error": f"timed out after {timeout:g} s"}
-    wall = round(time.perf_counter() - t0, 2)
-    if proc.returncode != 0: return {"status": "failed", "wall_s": wall, "error": _last_error(err)}
-    return {"status": "ok", "wall_s": wall, "error": None}
+def processes_with(token: str) -> list[psutil.Process]:
+    "Every live process whose environment carries `DISTILLNB_RUN_TOKEN=token`."
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("DISTILLNB_RUN_TOKEN") == token and p.status() != psutil.STATUS_ZOMBIE: found.append(p)
+        except (psutil.Error, OSError): pass
+    return found
+
+def kill_token(token: str) -> int:
+    "Kill (SIGKILL) every process carrying `token`; return how many were alive."
+    procs = processes_with(token)
+    for p in procs:
+        try: p.kill()
+        except psutil.Error: pass
+    psutil.wait_procs(procs, timeout=10)
+    return len(procs)
 
 # %% ../nbs/06_cli.ipynb
-def _git_commit(root: Path) -> str | None:
+def _child(argv: list[str]) -> None:
+    "Entry point of the child process: execute one notebook with papermill, the kernel in `argv[3]`."
+    import papermill as pm
+    src, dst, params, cwd = argv[0], argv[1], json.loads(argv[2]), argv[3]
+    pm.execute_notebook(src, dst, parameters=params, cwd=cwd, progress_bar=False, kernel_name="python3", log_output=False)
+
+def run_notebook(src: Path,  # the notebook
+                 dst: Path,  # the executed copy
+                 params: dict,  # papermill parameters
+                 timeout: float,  # seconds before everything the run started is killed
+                 *, cwd: Path | None = None,  # the kernel's working directory (default: dst's folder)
+                 threads: int = 1,  # BLAS/torch threads of the run
+                 ) -> dict:  # {'status', 'wall_s', 'error', 'killed'}
+    "Execute `src` into `dst` in a child process with a time limit; kill everything it started when it ends."
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cwd = Path(cwd or dst.parent); cwd.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    cmd = [sys.executable, "-c", "import sys; from distillnb.cli import _child; _child(sys.argv[1:])",
+           str(src), str(dst), json.dumps(params), str(cwd)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env(threads, token), start_new_session=True)
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
+        _, err = proc.communicate(timeout=timeout)
+        status = "ok" if proc.returncode == 0 else "failed"
+        error = None if status == "ok" else last_error(err)
+    except subprocess.TimeoutExpired:
+        status, error = "timeout", f"timed out after {timeout:g} s"
+    wall = round(time.perf_counter() - t0, 2)
+    killed = kill_token(token)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    return {"status": status, "wall_s": wall, "error": error, "killed": killed}
+
+# %% ../nbs/06_cli.ipynb
+def snapshot(d: Path) -> dict[str, tuple[int, int]]:
+    "{relative path: (size, mtime_ns)} of every file under `d` (caches excluded)."
+    skip = ("__pycache__", ".ipynb_checkpoints")
+    return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*"))
+            if p.is_file() and not any(s in p.parts for s in skip)}
+
+def changes(before: dict, after: dict) -> list[str]:
+    "Paths added, removed or modified between two snapshots."
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+# %% ../nbs/06_cli.ipynb
+def git_commit(root: Path) -> str | None:
+    "The short commit of `root`, with '-dirty' when tracked files differ from it."
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        c = run("rev-parse", "--short", "HEAD")
+        return (c + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")) or None
     except (OSError, subprocess.SubprocessError): return None
 
-def paper_entry(slug, title, notebook, run, result) -> dict:
-    "One scorecard entry from the run status and the notebook's result record (or None)."
-    r = result or {}
-    return {"slug": slug, "title": title, "notebook": str(notebook), "status": run["status"], "wall_s": run["wall_s"],
-            "verdict": r.get("verdict"), "claim": r.get("claim"), "metrics": r.get("metrics"),
-            "seeds": r.get("seeds"), "error": run["error"]}
-
-def _read_result(out_dir: Path) -> dict | None:
+def read_result(out_dir: Path) -> dict | None:
+    "The notebook's result.json in `out_dir`, or None."
     p = out_dir / "result.json"
     return json.loads(p.read_text()) if p.exists() else None
 
-# %% ../nbs/06_cli.ipynb
-def _num(x): return "-" if x is None else f"{x:.4g}"
+def paper_entry(slug, title, notebook, run, result, *, seed=None, commit=None, calib_s=None, budget=None) -> dict:
+    "One scorecard entry from the run status and the notebook's result record (or None)."
+    r = result or {}
+    head, ctrl = r.get("headline") or {}, r.get("control")
+    c = cost(run["wall_s"], calib_s)
+    return {"slug": slug, "title": title, "notebook": str(notebook), "status": run["status"], "error": run["error"],
+            "wall_s": run["wall_s"], "cost": c, "over_budget": bool(budget and c is not None and c > budget),
+            "claim": r.get("claim"), "verdict": r.get("verdict"), "reason": r.get("reason"),
+            "min_effect": head.get("min_effect"), "min_effect_declared": head.get("min_effect_declared"),
+            "control": ctrl, "control_verdict": (ctrl or {}).get("verdict") or ("none yet" if result else None),
+            "revised": r.get("revised") or {}, "seeds": r.get("seeds"), "teacher_seeds": r.get("teacher_seeds"),
+            "seed": seed, "commit": commit, "run_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "killed_processes": run.get("killed", 0), "metrics": r.get("metrics")}
 
-def scorecard_markdown(card: dict, out: Path) -> str:
-    "The scorecard as markdown (links relative to `out`)."
+# %% ../nbs/06_cli.ipynb
+def num(x, nd: int = 4) -> str:
+    "A number with `nd` significant digits, '-' for None."
+    return "-" if x is None else f"{x:.{nd}g}"
+
+def claim_row(slug: str, c: dict) -> str:
+    "One row of the 'every claim' table."
+    me = num(c.get("min_effect")) if c.get("min_effect_declared") else "not declared"
+    rev = f" † {c['revised']}" if c.get("revised") else ""
+    return (f"| {slug} | {c.get('role', 'claim')} | {c['text']}{rev} | {c['metric']} ({c['direction']}) | "
+            f"{c['method']} {num(c['method_mean'])} | {c['baseline']} {num(c['baseline_mean'])} | "
+            f"{num(c['diff_mean'])} [{num(c.get('ci_low'))}, {num(c.get('ci_high'))}] | {me} | "
+            f"{c['verdict']} ({c.get('reason', '-')}) |")
+
+def paper_row(p: dict) -> str:
+    "One row of the per-paper table."
+    head = p["claim"] or (p["error"] or "-")
+    v = f"{p['verdict']} ({p['reason']})" if p["verdict"] else "-"
+    ts = p.get("teacher_seeds")
+    ts = "not stated" if ts is None and p["verdict"] else (len(ts) if ts is not None else "-")
+    me = num(p.get("min_effect")) if p.get("min_effect_declared") else ("not declared" if p["verdict"] else "-")
+    rev = "; ".join(f"{k}: {v}" for k, v in (p.get("revised") or {}).items()) or "-"
+    cost_ = num(p.get("cost"), 3) + (" **over**" if p.get("over_budget") else "")
+    return (f"| [{p['slug']}]({p['notebook']}) | {p['status']} | {head} | **{v}** | {p.get('control_verdict') or '-'} | "
+            f"{me} | {len(p['seeds'] or [])} | {ts} | {rev} | {num(p['wall_s'], 3)} | {cost_} | {num(p.get('seed'))} | "
+            f"`{p.get('commit') or '-'}` |")
+
+def scorecard_markdown(card: dict) -> str:
+    "The scorecard as markdown (links relative to the scorecard's folder)."
+    b = card.get("batch") or {}
     L = [f"# distillnb scorecard ({card['scale']} scale)", "",
-         f"Created {card['created']} from commit `{card['commit']}`. Verdicts are computed by each notebook from "
-         "paired per-seed differences (holds: the mean favours the method by more than 2 standard errors).", "",
-         "| paper | status | verdict | headline claim | seeds | wall (s) |", "|---|---|---|---|---|---|"]
-    for p in card["papers"]:
-        nb = f"[{p['slug']}]({p['notebook']})"
-        L.append(f"| {nb} | {p['status']} | {p['verdict'] or '-'} | {p['claim'] or (p['error'] or '-')} | "
-                 f"{len(p['seeds'] or [])} | {_num(p['wall_s'])} |")
-    L += ["", "## Every claim", "", "| paper | claim | metric | method | baseline | diff ± SE | verdict |",
-          "|---|---|---|---|---|---|---|"]
-    for p in card["papers"]:
-        for c in ((p["metrics"] or {}).get("claims") or {}).values():
-            L.append(f"| {p['slug']} | {c['text']} | {c['metric']} ({c['direction']}) | {c['method']} "
-                     f"{_num(c['method_mean'])} | {c['baseline']} {_num(c['baseline_mean'])} | "
-                     f"{_num(c['diff_mean'])} ± {_num(c['diff_se'])} | {c['verdict']} |")
+         f"Created {card['created']} from commit `{card['commit']}`. Verdicts are computed by each notebook with rule "
+         "v2: paired per-seed differences, a Student-t 95 % interval and the claim's declared `min_effect` "
+         "(holds: the whole interval favours the method and the mean difference is at least `min_effect`; "
+         "does not hold: the interval favours the baseline, or lies inside ±`min_effect`). "
+         "'mechanism isolated' is the verdict of the method against its mechanism control.", "",
+         f"Calibration: {num(b.get('calib_s'))} s (the fixed workload; cost = wall / calibration). "
+         f"Batch: {b.get('n_notebooks', '-')} notebooks, {b.get('jobs', '-')} jobs, wall {num(b.get('wall_s'))} s, "
+         f"total cost {num(b.get('total_cost'))} units; budget per notebook: {num(card.get('budget'))} units; "
+         f"over budget: {', '.join(card.get('over_budget') or []) or 'none'}. "
+         f"nbs/ unchanged: {card.get('nbs_unchanged')}.", "",
+         "| paper | status | headline | verdict | mechanism isolated | min_effect | seeds | teacher seeds | revised | "
+         "wall (s) | cost | seed | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    L += [paper_row(p) for p in card["papers"]]
+    L += ["", "## Every claim", "", "| paper | role | claim | metric | method | baseline | diff [95 % CI] | min_effect | verdict |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    L += [claim_row(p["slug"], c) for p in card["papers"] for c in ((p["metrics"] or {}).get("claims") or {}).values()]
     L += ["", "## Figures", ""]
-    for p in card["papers"]:
-        for f in p.get("figures", []): L.append(f"![{p['slug']}: {Path(f).stem}]({f})")
+    L += [f"![{p['slug']}: {Path(f).stem}]({f})" for p in card["papers"] for f in p.get("figures", [])]
     return "\n".join(L) + "\n"
 
 def write_scorecard(card: dict, out: Path) -> None:
     "Write `out/scorecard.json` and `out/scorecard.md`."
     out.mkdir(parents=True, exist_ok=True)
     (out / "scorecard.json").write_text(json.dumps(card, indent=1, default=float))
-    (out / "scorecard.md").write_text(scorecard_markdown(card, out))
+    (out / "scorecard.md").write_text(scorecard_markdown(card))
+
+# %% ../nbs/06_cli.ipynb
+def _check_args(scale, only, nbs, timeout, jobs) -> list[str]:
+    "Validate `reproduce`'s arguments; return the slugs to run."
+    if scale not in SCALES: raise ValueError(f"`scale`: expected one of {SCALES}, received {scale!r}")
+    if not timeout > 0: raise ValueError(f"`timeout`: expected seconds > 0, received {timeout!r}")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1): raise ValueError(f"`jobs`: expected an int >= 1, received {jobs!r}")
+    slugs = list(nbs) if not only else list(dict.fromkeys(only))
+    unknown = [s for s in slugs if s not in nbs]
+    if unknown: raise ValueError(f"`only`: expected slugs with a notebook among {sorted(nbs)}, received {unknown}")
+    return slugs
+
+def _previous(out: Path, scale: str) -> dict:
+    "Entries of an earlier scorecard of the same scale, by slug."
+    if not (out / "scorecard.json").exists(): return {}
+    prev = json.loads((out / "scorecard.json").read_text())
+    return {p["slug"]: p for p in prev.get("papers", [])} if prev.get("scale") == scale else {}
+
+def run_one(slug: str, src: Path, out: Path, scale: str, *, seed, timeout, threads, commit, calib_s, watch: Path, before: dict) -> dict:
+    "Run one paper notebook into `out/<scale>/` and return its scorecard entry."
+    d, dst = out / scale / slug, out / scale / f"{slug}.ipynb"
+    shutil.rmtree(d, ignore_errors=True); dst.unlink(missing_ok=True); d.mkdir(parents=True)
+    params = {"scale": scale, "out_dir": str(d), **({"seed": seed} if seed is not None else {})}
+    run = run_notebook(src, dst, params, timeout, cwd=d, threads=threads)
+    touched = changes(before, snapshot(watch))
+    if touched: run = {**run, "status": "failed", "error": f"nbs/ changed while it ran: {touched[:5]}"}
+    result = read_result(d) if run["status"] == "ok" else None
+    e = paper_entry(slug, notebook_title(slug, src), os.path.relpath(dst, out), run, result,
+                    seed=seed if seed is not None else default_seed(src), commit=commit, calib_s=calib_s, budget=BUDGET[scale])
+    e["threads"] = threads
+    e["figures"] = [os.path.relpath(f, out) for f in sorted(d.glob("*.png"))]
+    return e
 
 # %% ../nbs/06_cli.ipynb
 def reproduce(scale: str = "ci",  # "ci" | "gpu" | "paper"
               only: list[str] | None = None,  # slugs to run (default: every paper notebook)
               out: str | Path = "reports",  # where executed notebooks, figures and the scorecard go
-              timeout: float = 600,  # seconds per notebook before it is killed
+              timeout: float = 600,  # seconds per notebook before everything it started is killed
               seed: int | None = None,  # passed to the notebooks' `seed` parameter when given
               nbs_dir: str | Path | None = None,  # folder of paper notebooks (default nbs/papers)
-              progress: bool = True) -> dict:
+              progress: bool = True,  # a tqdm bar over the notebooks
+              jobs: int | None = None,  # notebooks side by side (default: the number of cores)
+              calibrate_first: bool = True,  # time the calibration workload first (False: no cost is computed)
+              ) -> dict:
     "Execute paper notebooks with papermill into `out/<scale>/` and write the scorecard; return it."
-    if scale not in SCALES: raise ValueError(f"`scale`: expected one of {SCALES}, received {scale!r}")
-    if not timeout > 0: raise ValueError(f"`timeout`: expected seconds > 0, received {timeout!r}")
     nbs = paper_notebooks(nbs_dir)
-    slugs = list(nbs) if not only else list(dict.fromkeys(only))
-    unknown = [s for s in slugs if s not in nbs]
-    if unknown: raise ValueError(f"`only`: expected slugs with a notebook among {sorted(nbs)}, received {unknown}")
-    out = Path(out).resolve()
-    old = {}
-    if (out / "scorecard.json").exists():
-        prev = json.loads((out / "scorecard.json").read_text())
-        if prev.get("scale") == scale: old = {p["slug"]: p for p in prev.get("papers", [])}
+    slugs = _check_args(scale, only, nbs, timeout, jobs)
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or cores, len(slugs)) or 1
+    out, nbs_dir = Path(out).resolve(), Path(nbs_dir or repo_root() / "nbs" / "papers").resolve()
+    watch = nbs_dir.parent if nbs_dir.name == "papers" and nbs_dir.parent.name == "nbs" else nbs_dir  # all of nbs/
+    old, commit = _previous(out, scale), git_commit(nbs_dir)
+    calib = calibrate() if calibrate_first else {"calib_s": None}
+    before, t0 = snapshot(watch), time.perf_counter()
+    kw = dict(seed=seed, timeout=timeout, threads=max(1, cores // jobs), commit=commit, calib_s=calib["calib_s"],
+              watch=watch, before=before)
     entries = {}
-    bar = tqdm(slugs, desc=f"reproduce ({scale})", unit="notebook", disable=not progress)
-    for slug in bar:
-        bar.set_postfix_str(slug)
-        d = out / scale / slug
-        (d / "result.json").unlink(missing_ok=True)
-        params = {"scale": scale, "out_dir": str(d), **({"seed": seed} if seed is not None else {})}
-        run = run_notebook(nbs[slug], out / scale / f"{slug}.ipynb", params, timeout)
-        result = _read_result(d) if run["status"] == "ok" else None
-        e = paper_entry(slug, notebook_title(slug, nbs[slug]), out / scale / f"{slug}.ipynb", run, result)
-        e["notebook"] = os.path.relpath(e["notebook"], out)
-        e["figures"] = [os.path.relpath(f, out) for f in sorted(d.glob("*.png"))]
-        entries[slug] = e
-        tqdm.write(f"{slug}: {e['status']} in {e['wall_s']:.1f} s, verdict {e['verdict']}" +
-                   (f" ({e['error']})" if e["error"] else ""))
+    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(slugs), desc=f"reproduce ({scale}, {jobs} jobs)",
+                                                           unit="notebook", disable=not progress) as bar:
+        futs = {pool.submit(run_one, s, nbs[s], out, scale, **kw): s for s in slugs}
+        for f in as_completed(futs):
+            e = entries[futs[f]] = f.result()
+            bar.update(1)
+            tqdm.write(f"{e['slug']}: {e['status']} in {e['wall_s']:.1f} s (cost {num(e['cost'], 3)}), verdict {e['verdict']}, "
+                       f"control {e['control_verdict']}" + (f" ({e['error']})" if e["error"] else ""))
+    wall = round(time.perf_counter() - t0, 2)
     merged = {**old, **entries}
-    card = {"scale": scale, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "commit": _git_commit(Path(nbs_dir) if nbs_dir else repo_root()),
-            "papers": [merged[s] for s in sorted(merged)]}
+    papers = [merged[s] for s in sorted(merged)]
+    card = {"scale": scale, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+            "budget": BUDGET[scale], "calibration": calib,
+            "batch": {"calib_s": calib["calib_s"], "jobs": jobs, "threads_per_job": kw["threads"], "wall_s": wall,
+                      "n_notebooks": len(slugs), "total_cost": cost(sum(e["wall_s"] for e in entries.values()), calib["calib_s"])},
+            "over_budget": [p["slug"] for p in papers if p.get("over_budget")],
+            "nbs_unchanged": not changes(before, snapshot(watch)), "papers": papers}
     write_scorecard(card, out)
     return card
 
@@ -196,8 +354,7 @@ def list_papers(out: str | Path = "reports", nbs_dir: str | Path | None = None) 
     return rows
 
 # %% ../nbs/06_cli.ipynb
-def main(argv: list[str] | None = None) -> int:
-    "`distillnb list` and `distillnb reproduce`."
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="distillnb", description="Runnable, tested reproductions of KD papers.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ls = sub.add_parser("list", help="every paper: slug, title, family, notebook, last verdict")
@@ -209,7 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--out", default="reports", help="output folder (default: reports)")
     rp.add_argument("--timeout", type=float, default=600, metavar="SECONDS", help="per notebook (default 600)")
     rp.add_argument("--seed", type=int, default=None, help="base seed passed to every notebook")
+    rp.add_argument("--jobs", type=int, default=None, help="notebooks side by side (default: the number of cores)")
+    rp.add_argument("--no-calibration", action="store_true", help="skip the calibration workload (no cost computed)")
     rp.add_argument("--nbs", default=None, help="folder of paper notebooks (default: nbs/papers)")
+    return ap
+
+def main(argv: list[str] | None = None) -> int:
+    "`distillnb list` and `distillnb reproduce`."
+    ap = _parser()
     a = ap.parse_args(argv)
     try:
         if a.cmd == "list":
@@ -218,9 +382,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r['slug']:26} {r['family']:34} {(r['verdict'] or '-'):14} {nb or '(not yet written)'}\n"
                       f"{'':26} {r['title']}")
             return 0
-        card = reproduce(a.scale, a.only, a.out, a.timeout, a.seed, a.nbs)
+        card = reproduce(a.scale, a.only, a.out, a.timeout, a.seed, a.nbs, jobs=a.jobs, calibrate_first=not a.no_calibration)
     except ValueError as e:
         ap.error(str(e))
     bad = [p["slug"] for p in card["papers"] if p["status"] != "ok"]
+    b = card["batch"]
+    print(f"batch: {b['n_notebooks']} notebooks, {b['jobs']} jobs, wall {b['wall_s']:.1f} s, calibration {num(b['calib_s'])} s, "
+          f"total cost {num(b['total_cost'])}; over budget: {', '.join(card['over_budget']) or 'none'}")
     print(f"scorecard: {Path(a.out) / 'scorecard.md'}" + (f"; failed: {', '.join(bad)}" if bad else ""))
-    return 1 if bad else 0
+    return 1 if bad or not card["nbs_unchanged"] else 0
