@@ -27,7 +27,7 @@ from .catalog import PAPERS, get_paper
 __all__ = ['SCALES', 'BUDGET', 'repo_root', 'paper_notebooks', 'notebook_title', 'default_seed', 'calibration_workload',
            'calibrate', 'cost', 'child_env', 'last_error', 'processes_with', 'kill_token', 'run_notebook', 'snapshot',
            'changes', 'git_commit', 'read_result', 'paper_entry', 'num', 'claim_row', 'paper_row', 'scorecard_markdown',
-           'write_scorecard', 'run_one', 'reproduce', 'list_papers', 'main']
+           'write_scorecard', 'judged_cell', 'readme_table', 'run_one', 'reproduce', 'list_papers', 'main']
 
 # %% ../nbs/06_cli.ipynb
 SCALES = ("ci", "gpu", "paper")
@@ -199,7 +199,7 @@ def paper_entry(slug, title, notebook, run, result, *, seed=None, commit=None, c
     c = cost(run["wall_s"], calib_s)
     return {"slug": slug, "title": title, "notebook": str(notebook), "status": run["status"], "error": run["error"],
             "wall_s": run["wall_s"], "cost": c, "over_budget": bool(budget and c is not None and c > budget),
-            "claim": r.get("claim"), "verdict": r.get("verdict"), "reason": r.get("reason"),
+            "claim": r.get("claim"), "verdict": r.get("verdict"), "reason": r.get("reason"), "headline": r.get("headline"),
             "min_effect": head.get("min_effect"), "min_effect_declared": head.get("min_effect_declared"),
             "control": ctrl, "control_verdict": (ctrl or {}).get("verdict") or ("none yet" if result else None),
             "revised": r.get("revised") or {}, "seeds": r.get("seeds"), "teacher_seeds": r.get("teacher_seeds"),
@@ -262,6 +262,27 @@ def write_scorecard(card: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scorecard.json").write_text(json.dumps(card, indent=1, default=float))
     (out / "scorecard.md").write_text(scorecard_markdown(card))
+
+# %% ../nbs/06_cli.ipynb
+def judged_cell(c: dict | None) -> str:
+    "'verdict (reason): method vs baseline, diff [CI]' of a judged claim's brief, or 'none yet'."
+    if not c: return "none yet"
+    return (f"**{c['verdict']}** ({c['reason']}): {c['metric']} {c['method']} vs {c['baseline']}, "
+            f"{num(c['diff_mean'], 3)} [{num(c['ci_low'], 3)}, {num(c['ci_high'], 3)}]")
+
+def readme_table(card: dict) -> str:
+    "Markdown: paper | headline | verdict | mechanism control | verdict | min_effect | seeds | teacher seeds | cost."
+    L = ["| paper | headline claim | headline verdict: diff [95 % CI] | mechanism control | control verdict: diff [95 % CI] | "
+         "min_effect | seeds | teacher seeds | cost |", "|---|---|---|---|---|---|---|---|---|"]
+    for p in card["papers"]:
+        head = p.get("headline")
+        ctrl = p.get("control")
+        ts = p.get("teacher_seeds")
+        L.append(f"| [{p['slug']}](nbs/papers/{p['slug']}.ipynb) | {p.get('claim') or p.get('error') or '-'} | "
+                 f"{judged_cell(head) if p.get('verdict') else p['status']} | {(ctrl or {}).get('text') or '-'} | "
+                 f"{judged_cell(ctrl)} | {num(p.get('min_effect'), 3) if p.get('min_effect_declared') else 'not declared'} | "
+                 f"{len(p.get('seeds') or [])} | {'not stated' if ts is None else len(ts)} | {num(p.get('cost'), 3)} |")
+    return "\n".join(L)
 
 # %% ../nbs/06_cli.ipynb
 def _check_args(scale, only, nbs, timeout, jobs) -> list[str]:
@@ -360,6 +381,8 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="every paper: slug, title, family, notebook, last verdict")
     ls.add_argument("--out", default="reports", help="where the scorecard is (default: reports)")
     ls.add_argument("--nbs", default=None, help="folder of paper notebooks (default: nbs/papers)")
+    tb = sub.add_parser("table", help="the README's results table from the last scorecard")
+    tb.add_argument("--out", default="reports", help="where the scorecard is (default: reports)")
     rp = sub.add_parser("reproduce", help="execute paper notebooks with papermill and write the scorecard")
     rp.add_argument("--scale", default="ci", choices=SCALES)
     rp.add_argument("--only", nargs="+", metavar="SLUG", help="run only these papers")
@@ -372,7 +395,7 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 def main(argv: list[str] | None = None) -> int:
-    "`distillnb list` and `distillnb reproduce`."
+    "`distillnb list`, `distillnb table` and `distillnb reproduce`."
     ap = _parser()
     a = ap.parse_args(argv)
     try:
@@ -381,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
                 nb = r["notebook"] and os.path.relpath(r["notebook"])
                 print(f"{r['slug']:26} {r['family']:34} {(r['verdict'] or '-'):14} {nb or '(not yet written)'}\n"
                       f"{'':26} {r['title']}")
+            return 0
+        if a.cmd == "table":
+            sc = Path(a.out) / "scorecard.json"
+            if not sc.exists(): raise ValueError(f"`--out`: expected a folder with scorecard.json, received {a.out!r}")
+            print(readme_table(json.loads(sc.read_text())))
             return 0
         card = reproduce(a.scale, a.only, a.out, a.timeout, a.seed, a.nbs, jobs=a.jobs, calibrate_first=not a.no_calibration)
     except ValueError as e:

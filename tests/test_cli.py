@@ -12,7 +12,7 @@ from distillnb import cli
 from distillnb.catalog import PAPERS
 
 FIX = Path(__file__).parent / "fixtures"
-ENTRY_KEYS = {"slug", "title", "notebook", "status", "wall_s", "cost", "over_budget", "verdict", "reason", "claim",
+ENTRY_KEYS = {"slug", "title", "notebook", "status", "wall_s", "cost", "over_budget", "verdict", "reason", "claim", "headline",
               "min_effect", "control", "control_verdict", "revised", "seeds", "teacher_seeds", "seed", "commit",
               "metrics", "error", "figures", "threads"}
 CARD_KEYS = {"scale", "created", "commit", "budget", "calibration", "batch", "over_budget", "nbs_unchanged", "papers"}
@@ -155,3 +155,12 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "distillnb"
     r = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "reproduce" in r.stdout
+
+
+def test_table_from_the_scorecard(nbs, tmp_path, capsys):
+    out = tmp_path / "r"
+    cli.reproduce("ci", only=["ok"], out=out, timeout=120, nbs_dir=nbs, progress=False, calibrate_first=False)
+    assert cli.main(["table", "--out", str(out)]) == 0
+    t = capsys.readouterr().out
+    assert "| [ok](nbs/papers/ok.ipynb) | the method scores higher | **holds** (better): score method vs baseline, 1 [1, 1] |" in t
+    assert "the mechanism adds to the control | **holds** (better): score method vs control, 0.5 [0.5, 0.5] | 0.1 | 3 | 3 |" in t
