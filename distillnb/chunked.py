@@ -6,13 +6,15 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
-from .divergences import get_divergence, _check_temperature
+from .divergences import get_divergence, check_temperature
 
 # %% auto 0
-__all__ = ['chunked_divergence', 'naive_divergence', 'lm_hidden_and_head', 'chunked_causal_kd_loss']
+__all__ = ['LOGIT_OPS', 'UNSUPPORTED_LOGIT_ATTRS', 'chunk_loss', 'chunked_divergence', 'naive_divergence', 'unwrap',
+           'head_logit_fn', 'HiddenAndHead', 'lm_hidden_and_head', 'chunked_causal_kd_loss']
 
 # %% ../nbs/11_chunked.ipynb
 def _flat(x, name, H):
@@ -38,7 +40,7 @@ def _teacher_chunk(Ht, Wt, Zt, rows):
 
 class _ChunkedDivergence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, Hs, Ws, Ht, Wt, Zt, w, fn, kw, chunk_size):
+    def forward(ctx, Hs, Ws, Ht, Wt, Zt, w, fn, chunk_size):
         kept = w.nonzero().squeeze(1)
         gH = torch.zeros_like(Hs) if Hs.requires_grad else None
         gW = torch.zeros_like(Ws) if Ws.requires_grad else None
@@ -50,7 +52,7 @@ class _ChunkedDivergence(torch.autograd.Function):
             up = torch.promote_types(zs.dtype, torch.float32)
             zs = zs.to(up).requires_grad_()
             with torch.enable_grad():
-                loss = (fn(zs, zt.to(up), reduction="none", **kw) * w[rows].to(up)).sum()
+                loss = (fn(zs, zt.to(up), rows) * w[rows].to(up)).sum()
                 (G,) = torch.autograd.grad(loss, zs)
             G = G.to(Ws.dtype)
             if gH is not None: gH[rows] = G @ Ws
@@ -63,20 +65,20 @@ class _ChunkedDivergence(torch.autograd.Function):
     def backward(ctx, grad_out):
         gH, gW = ctx.saved_tensors
         return (None if gH is None else gH * grad_out.to(gH.dtype), None if gW is None else gW * grad_out.to(gW.dtype),
-                None, None, None, None, None, None, None)
+                None, None, None, None, None, None)
 
 # %% ../nbs/11_chunked.ipynb
 class _ChunkedDivergenceNone(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, Hs, Ws, Ht, Wt, Zt, w, fn, kw, chunk_size):
+    def forward(ctx, Hs, Ws, Ht, Wt, Zt, w, fn, chunk_size):
         out = torch.zeros(Hs.shape[0], dtype=torch.promote_types(Hs.dtype, torch.float32), device=Hs.device)
         kept = w.nonzero().squeeze(1)
         with torch.no_grad():
             for rows in kept.split(chunk_size):
                 zs = (Hs[rows] @ Ws.T).to(out.dtype)
-                out[rows] = fn(zs, _teacher_chunk(Ht, Wt, Zt, rows).to(out.dtype), reduction="none", **kw) * w[rows].to(out.dtype)
+                out[rows] = fn(zs, _teacher_chunk(Ht, Wt, Zt, rows).to(out.dtype), rows) * w[rows].to(out.dtype)
         ctx.save_for_backward(Hs, Ws, Ht, Wt, Zt, w)
-        ctx.fn, ctx.kw, ctx.chunk_size = fn, kw, chunk_size
+        ctx.fn, ctx.chunk_size = fn, chunk_size
         return out
 
     @staticmethod
@@ -89,13 +91,29 @@ class _ChunkedDivergenceNone(torch.autograd.Function):
                 zt = _teacher_chunk(Ht, Wt, Zt, rows).to(grad_out.dtype)
             zs.requires_grad_()
             with torch.enable_grad():
-                v = ctx.fn(zs, zt, reduction="none", **ctx.kw)
+                v = ctx.fn(zs, zt, rows)
                 (G,) = torch.autograd.grad(v, zs, grad_outputs=grad_out[rows] * w[rows].to(grad_out.dtype))
             G = G.to(Ws.dtype)
             gH[rows] = G @ Ws
             gW.addmm_(G.T, Hs[rows])
         return (gH if ctx.needs_input_grad[0] else None, gW if ctx.needs_input_grad[1] else None,
-                None, None, None, None, None, None, None)
+                None, None, None, None, None, None)
+
+# %% ../nbs/11_chunked.ipynb
+def chunk_loss(fn, kw: dict, *, student_logit_fn=None, teacher_logit_fn=None, kd_weight: float = 1.0,
+               ce_weight: float = 0.0, targets=None, ignore_index: int = -100, w=None, parts: dict | None = None):
+    "The per-position loss of a chunk of rows: `(zs, zt, rows) -> (n_rows,)`, raw logits in."
+    def loss(zs, zt, rows):
+        z = student_logit_fn(zs) if student_logit_fn else zs
+        v = fn(z, teacher_logit_fn(zt) if teacher_logit_fn else zt, reduction="none", **kw)
+        kd = kd_weight * v if kd_weight != 1 else v
+        if parts is not None and w is not None: parts["kd"] = parts.get("kd", 0.0) + (v.detach() * w[rows].to(v.dtype)).sum().double()
+        if not ce_weight: return kd
+        ce = torch.nn.functional.cross_entropy(z, targets[rows].clamp_min(0), reduction="none")
+        ce = torch.where(targets[rows] == ignore_index, torch.zeros_like(ce), ce)
+        if parts is not None and w is not None: parts["ce"] = parts.get("ce", 0.0) + (ce.detach() * w[rows].to(ce.dtype)).sum().double()
+        return kd + ce_weight * ce
+    return loss
 
 # %% ../nbs/11_chunked.ipynb
 def chunked_divergence(student_hidden: torch.Tensor,  # (..., Hs) student final hidden states
@@ -112,10 +130,21 @@ def chunked_divergence(student_hidden: torch.Tensor,  # (..., Hs) student final 
                        reduction: str = "mean",  # "mean" | "sum" | "none"
                        scale_t2: bool = False,
                        chunk_size: int = 1024,  # positions per chunk
+                       student_logit_fn=None,  # elementwise post-processing of hidden @ W.T (e.g. head_logit_fn(model))
+                       teacher_logit_fn=None,  # the same for the teacher (applied to teacher_logits too)
+                       kd_weight: float = 1.0,  # weight of the divergence
+                       ce_weight: float = 0.0,  # weight of the hard-label cross-entropy with `labels` (fused)
+                       return_parts: bool = False,  # also return {'kd', 'ce'}: each term's value (detached)
                        **params) -> torch.Tensor:
     "The divergence between student and teacher next-token laws, computed from hidden states chunk by chunk."
     fn = get_divergence(divergence)
-    _check_temperature(temperature)
+    check_temperature(temperature)
+    for name, v in (("kd_weight", kd_weight), ("ce_weight", ce_weight)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"`{name}`: expected a finite number >= 0, received {v!r}")
+    if ce_weight and labels is None: raise ValueError(f"`labels`: expected the target tokens when ce_weight > 0, received None")
+    if (ce_weight or return_parts) and reduction == "none":
+        raise ValueError(f"`reduction`: expected 'mean' or 'sum' with ce_weight > 0 or return_parts, received 'none'")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"`reduction`: expected one of ('mean', 'sum', 'none'), received {reduction!r}")
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
@@ -142,43 +171,117 @@ def chunked_divergence(student_hidden: torch.Tensor,  # (..., Hs) student final 
             raise ValueError(f"`teacher_hidden`: expected leading shape {lead}, received {tuple(teacher_hidden.shape[:-1])}")
     w = _weights(lead, mask, labels, ignore_index, reduction, Hs.device)
     kw = dict(temperature=temperature, scale_t2=scale_t2, **params)
+    parts = {} if return_parts else None
+    targets = None if labels is None else labels.reshape(-1).to(Hs.device)
+    loss = chunk_loss(fn, kw, student_logit_fn=student_logit_fn, teacher_logit_fn=teacher_logit_fn, kd_weight=kd_weight,
+                      ce_weight=ce_weight, targets=targets, ignore_index=ignore_index, w=w, parts=parts)
     if reduction == "none":
-        return _ChunkedDivergenceNone.apply(Hs, student_weight, Ht, Wt, Zt, w, fn, kw, chunk_size).reshape(lead)
-    return _ChunkedDivergence.apply(Hs, student_weight, Ht, Wt, Zt, w, fn, kw, chunk_size)
+        return _ChunkedDivergenceNone.apply(Hs, student_weight, Ht, Wt, Zt, w, loss, chunk_size).reshape(lead)
+    out = _ChunkedDivergence.apply(Hs, student_weight, Ht, Wt, Zt, w, loss, chunk_size)
+    if not return_parts: return out
+    z = torch.zeros((), dtype=out.dtype, device=out.device)
+    return out, {k: parts.get(k, z).to(out.dtype) for k in ("kd", "ce")}
 
 # %% ../nbs/11_chunked.ipynb
 def naive_divergence(student_hidden, student_weight, teacher_hidden=None, teacher_weight=None, *, teacher_logits=None,
-                     divergence="forward_kl", mask=None, labels=None, ignore_index=-100, **kw):
+                     divergence="forward_kl", mask=None, labels=None, ignore_index=-100, student_logit_fn=None,
+                     teacher_logit_fn=None, kd_weight=1.0, ce_weight=0.0, **kw):
     "Reference: full logits, then the registered divergence (what `chunked_divergence` avoids)."
     zs = student_hidden @ student_weight.T
     zt = teacher_logits if teacher_logits is not None else (teacher_hidden @ teacher_weight.T).detach()
+    if student_logit_fn: zs = student_logit_fn(zs)
+    if teacher_logit_fn: zt = teacher_logit_fn(zt)
     if labels is not None:
         keep = labels != ignore_index
         mask = keep if mask is None else (mask.bool() & keep)
-    return get_divergence(divergence)(zs, zt, mask=mask, **kw)
+    out = kd_weight * get_divergence(divergence)(zs, zt, mask=mask, **kw)
+    if not ce_weight: return out
+    ce = torch.nn.functional.cross_entropy(zs.reshape(-1, zs.shape[-1]), labels.reshape(-1), ignore_index=ignore_index,
+                                           reduction="none")
+    keep = mask.reshape(-1).to(ce.dtype) if mask is not None else torch.ones_like(ce)
+    ce = (ce * keep).sum() / (keep.sum().clamp_min(1) if kw.get("reduction", "mean") == "mean" else 1)
+    return out + ce_weight * ce
 
 # %% ../nbs/11_chunked.ipynb
-def lm_hidden_and_head(model, input_ids, attention_mask=None):
-    "Final hidden states (B, T, H) of a causal LM and its head weight (V, H), without computing logits."
-    head = model.get_output_embeddings()
-    if head is None or getattr(head, "bias", None) is not None:
-        raise ValueError("`model`: expected a causal LM whose output head is a bias-free linear layer")
-    if getattr(model.config, "final_logit_softcapping", None):
-        raise ValueError("`model`: final_logit_softcapping is set, so logits are not hidden @ W.T; use full logits")
-    h = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    return h, head.weight
+LOGIT_OPS = {  # config attribute -> how the model turns hidden @ W.T into its logits
+    "logits_scaling": lambda z, v: z / v,  # Granite, GraniteMoe
+    "logit_scale": lambda z, v: z * v,  # Cohere, Cohere2
+    "final_logit_softcapping": lambda z, v: torch.tanh(z / v) * v,  # Gemma 2, Gemma 3
+}
+UNSUPPORTED_LOGIT_ATTRS = ("output_logit_soft_cap", "logits_soft_cap", "lm_head_multiplier", "logits_mup_width_multiplier")
 
+def unwrap(model):
+    "The model inside DDP / FSDP / DataParallel / compile wrappers."
+    from accelerate.utils import extract_model_from_parallel
+    return extract_model_from_parallel(model)
+
+def head_logit_fn(model):
+    "The model's post-processing of hidden @ W.T into logits, as an elementwise function (None: none)."
+    m = unwrap(model)
+    cfg = m.config
+    bad = [a for a in UNSUPPORTED_LOGIT_ATTRS if getattr(cfg, a, None) not in (None, 0, 1, 1.0, False)]
+    if bad:
+        raise ValueError(f"`model`: {type(m).__name__} post-processes its logits with config.{bad[0]}="
+                         f"{getattr(cfg, bad[0])!r}, which the chunked path does not implement; use full logits (chunk_size=None)")
+    ops = [(LOGIT_OPS[a], float(v)) for a in LOGIT_OPS if (v := getattr(cfg, a, None)) is not None]
+    ops = [(f, v) for f, v in ops if not (f is not LOGIT_OPS["final_logit_softcapping"] and v == 1.0)]
+    if not ops: return None
+    def post(z):
+        for f, v in ops: z = f(z, v)
+        return z
+    return post
+
+# %% ../nbs/11_chunked.ipynb
+class HiddenAndHead(NamedTuple):
+    hidden: torch.Tensor  # (B, T, H) final hidden states (after the final norm)
+    weight: torch.Tensor  # (V, H) head weight
+    logit_fn: object  # elementwise post-processing of hidden @ W.T, or None
+    outputs: object  # the model's output (logits at the last position, aux_loss of MoE models, ...)
+
+def lm_hidden_and_head(model, input_ids, attention_mask=None, *, check: bool = True, **inputs) -> HiddenAndHead:
+    "Final hidden states, head weight and logit post-processing of a causal LM, without computing its (B, T, V) logits."
+    m = unwrap(model)
+    head = m.get_output_embeddings()
+    if head is None or not hasattr(head, "weight") or getattr(head, "bias", None) is not None:
+        raise ValueError(f"`model`: expected a causal LM whose output head is a bias-free linear layer, received {type(m).__name__}")
+    post, box = head_logit_fn(m), {}
+    def grab(mod, args, out): box["h"] = out[0] if isinstance(out, tuple) else out.last_hidden_state
+    hook = m.base_model.register_forward_hook(grab)
+    try: out = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=1, **inputs)
+    finally: hook.remove()
+    h, W = box["h"], head.weight
+    if check:
+        with torch.no_grad():
+            z = h[:, -1] @ W.T
+            z = post(z) if post else z
+            ref = out.logits[:, -1]
+            err = (z.float() - ref.float()).abs().max().item()
+            tol = 1e-3 * (1 + ref.float().abs().max().item()) if ref.dtype in (torch.float32, torch.float64) else 3e-2 * (1 + ref.float().abs().max().item())
+        if not err <= tol:
+            raise ValueError(f"`model`: {type(m).__name__}'s logits are not head_logit_fn(hidden @ W.T) (max error {err:.3g} at "
+                             "the last position): it post-processes them in a way distillnb does not implement; use full logits")
+    return HiddenAndHead(h, W, post, out)
+
+# %% ../nbs/11_chunked.ipynb
 def chunked_causal_kd_loss(student, teacher,  # transformers causal LMs (the teacher is run without gradients)
                            input_ids: torch.Tensor,  # (B, T)
                            *, attention_mask: torch.Tensor | None = None,  # (B, T), used when labels is None
                            labels: torch.Tensor | None = None,  # (B, T), -100 = not scored
                            divergence: str = "forward_kl", temperature: float = 1.0,
                            n_vocab: int | None = None,  # keep the first n_vocab rows of both heads
-                           chunk_size: int = 1024, **params) -> torch.Tensor:
+                           chunk_size: int = 1024,
+                           kd_weight: float = 1.0,  # weight of the divergence
+                           ce_weight: float = 0.0,  # weight of the hard-label LM cross-entropy (needs labels), fused
+                           reduction: str = "mean",  # "mean" over scored tokens, or "sum" (divide by your own count)
+                           return_parts: bool = False,  # also return {'kd', 'ce' (detached), 'aux' (MoE router loss, with graph, or None), 'outputs'}
+                           model_inputs: dict | None = None,  # more forward inputs (position_ids, ...), to both models
+                           **params) -> torch.Tensor:
     "A registered divergence between two causal LMs' next-token laws, chunked: the (B, T, V) logits are never built."
-    hs, Ws = lm_hidden_and_head(student, input_ids, attention_mask)
+    extra = dict(model_inputs or {})
+    S = lm_hidden_and_head(student, input_ids, attention_mask, **extra)
     with torch.no_grad():
-        ht, Wt = lm_hidden_and_head(teacher, input_ids, attention_mask)
+        T = lm_hidden_and_head(teacher, input_ids, attention_mask, **extra)
+    Ws, Wt = S.weight, T.weight
     if n_vocab is not None: Ws, Wt = Ws[:n_vocab], Wt[:n_vocab]
     elif Wt.shape[0] > Ws.shape[0]: Wt = Wt[: Ws.shape[0]]
     elif Wt.shape[0] < Ws.shape[0]:
@@ -187,5 +290,11 @@ def chunked_causal_kd_loss(student, teacher,  # transformers causal LMs (the tea
     if labels is not None: mask = labels[:, 1:] != -100
     elif attention_mask is not None: mask = attention_mask[:, 1:].bool()
     else: mask = None
-    return chunked_divergence(hs[:, :-1], Ws, ht[:, :-1], Wt.to(ht.dtype), divergence=divergence, mask=mask,
-                              temperature=temperature, chunk_size=chunk_size, **params)
+    out = chunked_divergence(S.hidden[:, :-1], Ws, T.hidden[:, :-1], Wt.to(T.hidden.dtype), divergence=divergence, mask=mask,
+                             labels=None if labels is None else labels[:, 1:], temperature=temperature, chunk_size=chunk_size,
+                             student_logit_fn=S.logit_fn, teacher_logit_fn=T.logit_fn, kd_weight=kd_weight, ce_weight=ce_weight,
+                             reduction=reduction, return_parts=True, **params)
+    loss, parts = out
+    parts["aux"] = getattr(S.outputs, "aux_loss", None)  # with its graph: the caller adds coef * aux
+    parts["outputs"] = S.outputs  # the student's output (logits at the last position only)
+    return (loss, parts) if return_parts else loss

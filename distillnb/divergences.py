@@ -6,19 +6,21 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 # %% auto 0
-__all__ = ['REDUCTIONS', 'DIVERGENCES', 'register_divergence', 'get_divergence', 'forward_kl', 'reverse_kl', 'soft_ce', 'entropy',
+__all__ = ['REDUCTIONS', 'DIVERGENCES', 'check_logits', 'check_temperature', 'reduce_positions', 'log_probs',
+           'register_divergence', 'get_divergence', 'forward_kl', 'reverse_kl', 'soft_ce', 'entropy', 'check_unit',
            'js', 'tv', 'skew_forward_kl', 'skew_reverse_kl', 'taid', 'sinkhorn', 'sinkhorn_cost']
 
 # %% ../nbs/00_divergences.ipynb
 REDUCTIONS = ("mean", "sum", "none")
 
-def _check_logits(student_logits, teacher_logits, mask):
+def check_logits(student_logits, teacher_logits, mask):
     "Validate the shapes and values of a (student, teacher, mask) triple; raise `ValueError` otherwise."
     for name, x in (("student_logits", student_logits), ("teacher_logits", teacher_logits)):
         if not torch.is_tensor(x): raise ValueError(f"`{name}`: expected a torch.Tensor, received {type(x).__name__}")
@@ -38,11 +40,12 @@ def _check_logits(student_logits, teacher_logits, mask):
             raise ValueError(f"`{name}`: expected finite logits (-inf allowed as a vocabulary mask, not a whole row) "
                              f"at unmasked positions, received {int(bad.sum())} NaN/+inf/all--inf entries")
 
-def _check_temperature(temperature):
+def check_temperature(temperature):
+    "Raise `ValueError` unless `temperature` is a finite number > 0."
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"`temperature`: expected a finite number > 0, received {temperature!r}")
 
-def _reduce(x, mask=None, reduction="mean"):
+def reduce_positions(x, mask=None, reduction="mean"):
     "Reduce per-position values `x` over the positions kept by `mask`."
     if reduction not in REDUCTIONS: raise ValueError(f"`reduction`: expected one of {REDUCTIONS}, received {reduction!r}")
     if mask is not None:
@@ -53,15 +56,23 @@ def _reduce(x, mask=None, reduction="mean"):
     if mask is None: return x.mean()
     return x.sum() / m.sum().clamp_min(1)
 
+
+
+_check_logits, _check_temperature, _reduce = check_logits, check_temperature, reduce_positions  # old names, until every paper uses the public ones
+
 # %% ../nbs/00_divergences.ipynb
 def _plogratio(p, lp, lr):
     "Per-position $\\sum_v p_v(\\log p_v - \\log r_v)$ with $0\\log 0 = 0$, safe in value and gradient."
     d = torch.where(p > 0, lp - lr, torch.zeros_like(lp))
     return (p * d).sum(-1)
 
-def _log_probs(student_logits, teacher_logits, temperature):
+def log_probs(student_logits, teacher_logits, temperature):
     "Return (log q, log p): student and teacher log-probabilities at `temperature`."
     return (F.log_softmax(student_logits / temperature, -1), F.log_softmax(teacher_logits / temperature, -1))
+
+
+
+_log_probs = log_probs  # old name
 
 # %% ../nbs/00_divergences.ipynb
 DIVERGENCES: dict[str, Callable] = {}
@@ -77,12 +88,12 @@ def register_divergence(name: str):
                        reduction: str = "mean",  # "mean" | "sum" | "none"
                        scale_t2: bool = False,  # multiply by temperature**2 (Hinton et al., 2015)
                        **params):
-            _check_logits(student_logits, teacher_logits, mask)
-            _check_temperature(temperature)
-            lq, lp = _log_probs(student_logits, teacher_logits, temperature)
+            check_logits(student_logits, teacher_logits, mask)
+            check_temperature(temperature)
+            lq, lp = log_probs(student_logits, teacher_logits, temperature)
             x = fn(lq, lp, **params)
             if scale_t2: x = x * temperature ** 2
-            return _reduce(x, mask, reduction)
+            return reduce_positions(x, mask, reduction)
         divergence.__name__ = divergence.__qualname__ = name
         divergence.__doc__ = fn.__doc__
         divergence.formula = fn
@@ -117,14 +128,19 @@ def soft_ce(lq, lp):
 def entropy(logits: torch.Tensor,  # (..., V)
             temperature: float = 1.0) -> torch.Tensor:
     "Per-position entropy (nats) of softmax(logits / temperature)."
-    _check_temperature(temperature)
+    check_temperature(temperature)
     lp = F.log_softmax(logits / temperature, -1)
     return -_plogratio(lp.exp(), lp, torch.zeros_like(lp))
 
 # %% ../nbs/00_divergences.ipynb
+def check_unit(name: str, w) -> float:
+    "`w` as a float in [0, 1], or `ValueError` naming the argument `name`."
+    if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0.0 <= w <= 1.0:
+        raise ValueError(f"`{name}`: expected a number in [0, 1], received {w!r}")
+    return float(w)
+
 def _log_mix(lp, lq, w):
     "log(w p + (1-w) q) in the log domain; w in [0, 1]."
-    if not 0.0 <= w <= 1.0: raise ValueError(f"mixture weight: expected a number in [0, 1], received {w!r}")
     lw, l1w = (math.log(w) if w > 0 else -math.inf), (math.log1p(-w) if w < 1 else -math.inf)
     if bool(torch.isfinite(lp).all() and torch.isfinite(lq).all()):  # no masked entries: one fused op
         return torch.logaddexp(lp + lw, lq + l1w)
@@ -134,10 +150,14 @@ def _log_mix(lp, lq, w):
     return torch.where(void, torch.full_like(lm, -math.inf), lm)
 
 @register_divergence("js")
-def js(lq, lp, beta: float = 0.5):
-    "Generalised Jensen-Shannon divergence JSD_beta(p, q), m = beta p + (1-beta) q."
+def js(lq, lp, beta: float = 0.5, scaled: bool = False):
+    "Generalised JSD_beta(p, q), m = beta p + (1-beta) q; forward KL at beta=0, reverse KL at beta=1 (TRL, Liger)."
+    beta = check_unit("beta", beta)
+    if beta == 0.0: return _plogratio(lp.exp(), lp, lq)  # forward KL: the limit of JSD/beta, and TRL's beta=0
+    if beta == 1.0: return _plogratio(lq.exp(), lq, lp)  # reverse KL: the limit of JSD/(1-beta), and TRL's beta=1
     lm = _log_mix(lp, lq, beta)
-    return beta * _plogratio(lp.exp(), lp, lm) + (1 - beta) * _plogratio(lq.exp(), lq, lm)
+    v = beta * _plogratio(lp.exp(), lp, lm) + (1 - beta) * _plogratio(lq.exp(), lq, lm)
+    return v / (beta * (1 - beta)) if scaled else v
 
 # %% ../nbs/00_divergences.ipynb
 @register_divergence("tv")
@@ -149,12 +169,12 @@ def tv(lq, lp):
 @register_divergence("skew_forward_kl")
 def skew_forward_kl(lq, lp, alpha: float = 0.1):
     "KL(p || alpha p + (1-alpha) q)."
-    return _plogratio(lp.exp(), lp, _log_mix(lp, lq, alpha))
+    return _plogratio(lp.exp(), lp, _log_mix(lp, lq, check_unit("alpha", alpha)))
 
 @register_divergence("skew_reverse_kl")
 def skew_reverse_kl(lq, lp, alpha: float = 0.1):
     "KL(q || (1-alpha) p + alpha q)."
-    return _plogratio(lq.exp(), lq, _log_mix(lp, lq, 1 - alpha))
+    return _plogratio(lq.exp(), lq, _log_mix(lp, lq, 1 - check_unit("alpha", alpha)))
 
 # %% ../nbs/00_divergences.ipynb
 @register_divergence("taid")
@@ -172,6 +192,14 @@ def _check_ot(a, b, cost, reg):
     if tuple(a.shape) != (B, n): raise ValueError(f"`a`: expected shape {(B, n)}, received {tuple(a.shape)}")
     if tuple(b.shape) != (B, m): raise ValueError(f"`b`: expected shape {(B, m)}, received {tuple(b.shape)}")
     if not (isinstance(reg, (int, float)) and reg > 0): raise ValueError(f"`reg`: expected a number > 0, received {reg!r}")
+    for name, x in (("a", a), ("b", b)):
+        if not bool(torch.isfinite(x).all()) or bool((x < 0).any()):
+            raise ValueError(f"`{name}`: expected finite, non-negative marginals, received {int((~torch.isfinite(x) | (x < 0)).sum())} bad entries")
+    ma, mb = a.sum(-1), b.sum(-1)
+    if bool((ma <= 0).any()): raise ValueError(f"`a`: expected marginals of positive mass, received a row of mass {float(ma.min())}")
+    gap = ((ma - mb).abs() / ma.clamp_min(1e-30)).max()
+    if float(gap) > 1e-5:  # balanced OT only: unbalanced marginals would silently give a plan that violates one of them
+        raise ValueError(f"`b`: expected the same total mass as `a` in every problem (balanced OT), received a relative gap of {float(gap):.3g}")
 
 def _log_iters(Mr, la, lb, u, v, k):
     "k Sinkhorn iterations (v then u) in the log domain."

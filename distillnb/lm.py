@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import (AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, MistralConfig, MistralForCausalLM,
-                          MixtralConfig, MixtralForCausalLM, Trainer)
+                          MixtralConfig, MixtralForCausalLM, Trainer, TrainingArguments)
+from dataclasses import dataclass, field
 
 from .data import HMMOracle
-from .chunked import chunked_causal_kd_loss
+from .chunked import chunked_causal_kd_loss, unwrap
 from .divergences import forward_kl, get_divergence, reverse_kl
 from .train import batch_indices, fit
 
@@ -29,7 +30,7 @@ __all__ = ['SIZES', 'FAMILIES', 'make_lm', 'make_moe_lm', 'n_params', 'lm_vocab'
            'token_logprobs', 'sample_lm', 'response_mask', 'lm_kl', 'golden_kl', 'proxy_kl', 'cross_entropy',
            'perplexity', 'excess_ce', 'head_tail_mass', 'oracle_calibration', 'distill', 'train_mle',
            'train_oracle_teacher', 'step_ms', 'align_vocab', 'check_tokenizers', 'causal_kd_loss', 'token_dataset',
-           'DistillationTrainer', 'LMPair', 'load_pair']
+           'DistillationConfig', 'DistillationTrainer', 'LMPair', 'load_pair']
 
 # %% ../nbs/10_lm.ipynb
 SIZES = {  # name -> (layers, width, heads)
@@ -427,48 +428,98 @@ def token_dataset(x: Tensor,  # (n, L) token ids in [0, V)
     if mask is not None: lab[:, 1:][~mask.bool()] = -100
     return [dict(input_ids=i, labels=l) for i, l in zip(ids, lab)]
 
+@dataclass
+class DistillationConfig(TrainingArguments):
+    "`TrainingArguments` plus the distillation settings, so that `HfArgumentParser` reads them (as TRL's `GKDConfig`)."
+    divergence: str = field(default="forward_kl", metadata={"help": "a registered divergence (distillnb.divergences.DIVERGENCES)"})
+    temperature: float = field(default=1.0, metadata={"help": "softmax temperature of both models"})
+    kd_weight: float = field(default=1.0, metadata={"help": "loss = kd_weight * KD + (1 - kd_weight) * LM cross-entropy"})
+    n_vocab: int | None = field(default=None, metadata={"help": "real tokens: both heads are cut to this many rows"})
+    chunk_size: int | None = field(default=None, metadata={"help": "positions per chunk of the chunked loss (None: full logits)"})
+    beta: float | None = field(default=None, metadata={"help": "JSD beta (divergence js)"})
+    alpha: float | None = field(default=None, metadata={"help": "skew weight (skew_forward_kl, skew_reverse_kl)"})
+
+    def divergence_params(self) -> dict:
+        "The divergence's parameters that are set."
+        return {k: v for k, v in (("beta", self.beta), ("alpha", self.alpha)) if v is not None}
+
+_DEFAULTS = dict(divergence="forward_kl", temperature=1.0, kd_weight=1.0, n_vocab=None, chunk_size=None)
+
 class DistillationTrainer(Trainer):
     "A `Trainer` that distils a frozen `teacher` into the model with any registered divergence."
     def __init__(self, *args,
                  teacher: nn.Module,  # frozen; moved to the training device
-                 divergence: str = "forward_kl",  # registry name
-                 temperature: float = 1.0,
-                 kd_weight: float = 1.0,  # loss = kd_weight * KD + (1 - kd_weight) * LM cross-entropy
+                 divergence: str | None = None,  # registry name (default: args.divergence, else forward_kl)
+                 temperature: float | None = None,
+                 kd_weight: float | None = None,  # loss = kd_weight * KD + (1 - kd_weight) * LM cross-entropy
                  n_vocab: int | None = None,  # real tokens: slice both models' logits (e.g. V for make_lm models)
                  divergence_params: dict | None = None,  # e.g. {"alpha": 0.1} for skew KL, {"beta": 0.5} for JS
                  chunk_size: int | None = None,  # large vocabularies: chunked loss from hidden states (distillnb.chunked)
                  **kwargs):
-        get_divergence(divergence)  # fail early on a bad name
-        if not 0 <= kd_weight <= 1: raise ValueError(f"`kd_weight`: expected a number in [0, 1], received {kd_weight!r}")
-        if chunk_size is not None and kd_weight != 1:
-            raise ValueError(f"`kd_weight`: expected 1 with chunk_size (the chunked path computes no LM logits), received {kd_weight!r}")
-        self.chunk_size = chunk_size
+        cfg = kwargs.get("args", args[1] if len(args) > 1 else None)
+        given = dict(divergence=divergence, temperature=temperature, kd_weight=kd_weight, n_vocab=n_vocab, chunk_size=chunk_size)
+        for k, v in given.items():  # an explicit argument, else the DistillationConfig's field, else the default
+            setattr(self, k, v if v is not None else getattr(cfg, k, None) if isinstance(cfg, DistillationConfig) else _DEFAULTS[k])
+            if getattr(self, k) is None: setattr(self, k, _DEFAULTS[k])
+        get_divergence(self.divergence)  # fail early on a bad name
+        if not 0 <= self.kd_weight <= 1: raise ValueError(f"`kd_weight`: expected a number in [0, 1], received {self.kd_weight!r}")
+        params = cfg.divergence_params() if isinstance(cfg, DistillationConfig) else {}
+        self.divergence_params = {**params, **(divergence_params or {})}
         super().__init__(*args, **kwargs)
         self.teacher = teacher.eval().requires_grad_(False).to(self.args.device)
-        self.divergence, self.temperature, self.kd_weight = divergence, temperature, kd_weight
-        self.n_vocab, self.divergence_params = n_vocab, dict(divergence_params or {})
-        self.model_accepts_loss_kwargs = False  # our loss is a per-batch mean: let Trainer divide by accumulation steps
+        self.model_accepts_loss_kwargs = True  # we normalise by the tokens of the whole accumulated (global) batch
+        self._loss_shifts_labels = True  # count labels[..., 1:] != -100, the positions our loss scores
+        self._parts = {"kd_loss": [], "ce_loss": [], "aux_loss": []}
+
+    def _kd_ce(self, model, inputs, labels, reduction):
+        "(loss, kd, ce, aux, outputs): kd_weight KD + (1 - kd_weight) CE in `reduction`, each term detached, the router loss."
+        kw = dict(divergence=self.divergence, temperature=self.temperature, n_vocab=self.n_vocab, **self.divergence_params)
+        w = self.kd_weight
+        if self.chunk_size is not None:  # the (B, T, V) logits are never built
+            rest = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
+            loss, parts = chunked_causal_kd_loss(model, self.teacher, inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                                                 labels=labels, chunk_size=self.chunk_size, kd_weight=w, ce_weight=1 - w,
+                                                 reduction=reduction, return_parts=True, model_inputs=rest, **kw)
+            return loss, parts["kd"], parts["ce"] if w < 1 else None, parts["aux"], parts["outputs"]
+        out = model(**inputs)
+        with torch.no_grad(): t_logits = self.teacher(**inputs).logits
+        s_logits = out.logits if self.n_vocab is None else out.logits[..., :self.n_vocab]
+        kd = causal_kd_loss(s_logits, t_logits, labels=labels, attention_mask=inputs.get("attention_mask"), reduction=reduction, **kw)
+        loss, ce = w * kd, None
+        if w < 1:
+            ce = F.cross_entropy(s_logits[:, :-1].transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction=reduction)
+            loss = loss + (1 - w) * ce
+        return loss, kd.detach(), None if ce is None else ce.detach(), getattr(out, "aux_loss", None), out
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         labels = inputs.pop("labels", None)
-        if self.chunk_size is not None:  # the (B, T, V) logits are never built (router aux losses are not added)
-            loss = chunked_causal_kd_loss(model, self.teacher, inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
-                                          labels=labels, divergence=self.divergence, temperature=self.temperature,
-                                          n_vocab=self.n_vocab, chunk_size=self.chunk_size, **self.divergence_params)
-            return (loss, None) if return_outputs else loss
-        out = model(**inputs)
-        with torch.no_grad(): t_logits = self.teacher(**inputs).logits
-        s_logits = out.logits if self.n_vocab is None else out.logits[..., :self.n_vocab]
-        loss = self.kd_weight * causal_kd_loss(
-            s_logits, t_logits, labels=labels, attention_mask=inputs.get("attention_mask"), divergence=self.divergence,
-            temperature=self.temperature, n_vocab=self.n_vocab, **self.divergence_params)
-        if self.kd_weight < 1:
-            if labels is None: raise ValueError("`labels`: expected labels in the batch when kd_weight < 1 (the LM loss needs them)")
-            loss = loss + (1 - self.kd_weight) * F.cross_entropy(s_logits[:, :-1].transpose(1, 2), labels[:, 1:], ignore_index=-100)
-        if getattr(out, "aux_loss", None) is not None:
-            loss = loss + model.config.router_aux_loss_coef * out.aux_loss
+        if self.kd_weight < 1 and labels is None:
+            raise ValueError("`labels`: expected labels in the batch when kd_weight < 1 (the LM loss needs them)")
+        per_token = num_items_in_batch is not None and labels is not None  # normalise by the global token count
+        loss, kd, ce, aux, out = self._kd_ce(model, inputs, labels, "sum" if per_token else "mean")
+        if per_token:
+            loss = loss / num_items_in_batch
+            if self.args.average_tokens_across_devices: loss = loss * self.accelerator.num_processes  # DDP averages gradients
+        if aux is not None:  # MoE router loss, once per optimiser step
+            ga = getattr(self, "current_gradient_accumulation_steps", 1) if (model.training and per_token) else 1
+            loss = loss + unwrap(model).config.router_aux_loss_coef * aux / ga
+        if model.training: self._log_parts(kd, ce, aux, labels, per_token)
         return (loss, out) if return_outputs else loss
+
+    def _log_parts(self, kd, ce, aux, labels, per_token):
+        n = (labels[:, 1:] != -100).sum().clamp_min(1) if per_token else 1
+        self._parts["kd_loss"].append(float(kd.detach() / n))
+        if ce is not None: self._parts["ce_loss"].append(float(ce.detach() / n))
+        if aux is not None: self._parts["aux_loss"].append(float(aux.detach()))
+
+    def log(self, logs: dict, *args, **kwargs):
+        "Add the mean KD, CE and router terms since the last log (per scored token, this process) to the training logs."
+        if "loss" in logs:
+            for k, v in self._parts.items():
+                if v: logs[k] = round(sum(v) / len(v), 6)
+            self._parts = {k: [] for k in self._parts}
+        super().log(logs, *args, **kwargs)
 
 # %% ../nbs/10_lm.ipynb
 class LMPair(NamedTuple):
