@@ -19,6 +19,8 @@ help:  ## list the commands
 $(VENV)/.installed: settings.ini setup.py pyproject.toml
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	@# Liger's chunked losses are plain torch; its triton dependency (1 GB) serves GPU kernels only (tests/test_compat.py)
+	$(BIN)/python -m pip install -q --no-deps "liger-kernel>=0.6"
 	@touch $@
 
 venv: $(VENV)/.installed  ## create .venv and install distillnb with its dev tools
