@@ -27,8 +27,8 @@ from .train import batch_indices, fit
 
 # %% auto 0
 __all__ = ['SIZES', 'FAMILIES', 'make_lm', 'make_moe_lm', 'n_params', 'lm_vocab', 'lm_logits', 'next_token_logprobs',
-           'token_logprobs', 'sample_lm', 'response_mask', 'lm_kl', 'golden_kl', 'proxy_kl', 'cross_entropy',
-           'perplexity', 'excess_ce', 'head_tail_mass', 'oracle_calibration', 'distill', 'train_mle',
+           'token_logprobs', 'continue_ids', 'sample_lm', 'response_mask', 'lm_kl', 'golden_kl', 'proxy_kl',
+           'cross_entropy', 'perplexity', 'excess_ce', 'head_tail_mass', 'oracle_calibration', 'distill', 'train_mle',
            'train_oracle_teacher', 'step_ms', 'align_vocab', 'check_tokenizers', 'causal_kd_loss', 'token_dataset',
            'DistillationConfig', 'DistillationTrainer', 'LMPair', 'load_pair']
 
@@ -160,15 +160,26 @@ def _draw(logits, u, temperature):
     cum = F.softmax(logits.double() / temperature, -1).cumsum(-1)
     return torch.searchsorted(cum, (u * cum[:, -1]).contiguous()[:, None], right=True)[:, 0].clamp_max(logits.shape[-1] - 1)
 
+def continue_ids(model,  # any Hugging Face causal LM
+                 input_ids: Tensor,  # (n, L0) prompts as the model reads them (BOS included), no padding
+                 u: Tensor,  # (n, R) uniforms of the inverse-CDF draws, one per new token
+                 *, temperature: float = 1.0,  # 0 = greedy
+                 n_vocab: int | None = None,  # draw among the first n_vocab ids only (padding rows, BOS)
+                 ) -> Tensor:  # (n, R) the new tokens
+    "The KV-cached sampler: R tokens after each prompt, from softmax(logits[:, :n_vocab] / temperature); no gradient."
+    kw, cache, inp, out = _cache_kw(model), None, input_ids, []
+    with torch.no_grad():
+        for t in range(u.shape[1]):
+            o = model(input_ids=inp, use_cache=True, **{kw: cache})
+            cache = o["cache"] if "cache" in o else o["past_key_values"]
+            z = o.logits[:, -1] if n_vocab is None else o.logits[:, -1, :n_vocab]
+            inp = _draw(z, u[:, t], temperature)[:, None]
+            out.append(inp)
+    return torch.cat(out, 1) if out else input_ids.new_zeros(len(input_ids), 0)
+
 def _sample_model(model, x, u, temperature):
-    V, kw = lm_vocab(model), _cache_kw(model)
-    inp, cache, out = torch.cat([x.new_full((len(x), 1), V), x], 1), None, [x]
-    for t in range(u.shape[1]):
-        o = model(input_ids=inp, use_cache=True, **{kw: cache})
-        cache = o["cache"] if "cache" in o else o["past_key_values"]
-        inp = _draw(o.logits[:, -1, :V], u[:, t], temperature)[:, None]
-        out.append(inp)
-    return torch.cat(out, 1)
+    V = lm_vocab(model)
+    return torch.cat([x, continue_ids(model, torch.cat([x.new_full((len(x), 1), V), x], 1), u, temperature=temperature, n_vocab=V)], 1)
 
 def _sample_slow(source, x, u, temperature):
     for t in range(u.shape[1]):
@@ -438,12 +449,17 @@ class DistillationConfig(TrainingArguments):
     chunk_size: int | None = field(default=None, metadata={"help": "positions per chunk of the chunked loss (None: full logits)"})
     beta: float | None = field(default=None, metadata={"help": "JSD beta (divergence js)"})
     alpha: float | None = field(default=None, metadata={"help": "skew weight (skew_forward_kl, skew_reverse_kl)"})
+    lmbda: float = field(default=0.0, metadata={"help": "on-policy: the share of batches whose responses the student samples"})
+    seq_kd: bool = field(default=False, metadata={"help": "sequence-level KD: responses sampled by the teacher"})
+    prompt_len: int | None = field(default=None, metadata={"help": "leading tokens of input_ids kept as the prompt (on-policy, seq_kd)"})
+    gen_temperature: float = field(default=1.0, metadata={"help": "sampling temperature of on-policy and seq_kd responses"})
 
     def divergence_params(self) -> dict:
         "The divergence's parameters that are set."
         return {k: v for k, v in (("beta", self.beta), ("alpha", self.alpha)) if v is not None}
 
-_DEFAULTS = dict(divergence="forward_kl", temperature=1.0, kd_weight=1.0, n_vocab=None, chunk_size=None)
+_DEFAULTS = dict(divergence="forward_kl", temperature=1.0, kd_weight=1.0, n_vocab=None, chunk_size=None, lmbda=0.0,
+                 seq_kd=False, prompt_len=None, gen_temperature=1.0)
 
 class DistillationTrainer(Trainer):
     "A `Trainer` that distils a frozen `teacher` into the model with any registered divergence."
@@ -455,14 +471,23 @@ class DistillationTrainer(Trainer):
                  n_vocab: int | None = None,  # real tokens: slice both models' logits (e.g. V for make_lm models)
                  divergence_params: dict | None = None,  # e.g. {"alpha": 0.1} for skew KL, {"beta": 0.5} for JS
                  chunk_size: int | None = None,  # large vocabularies: chunked loss from hidden states (distillnb.chunked)
+                 lmbda: float | None = None,  # on-policy (GKD): share of batches with student-sampled responses
+                 seq_kd: bool | None = None,  # responses sampled by the teacher (sequence-level KD)
+                 prompt_len: int | None = None,  # leading tokens of input_ids kept as the prompt when sampling
+                 gen_temperature: float | None = None,  # temperature of the sampled responses
                  **kwargs):
         cfg = kwargs.get("args", args[1] if len(args) > 1 else None)
-        given = dict(divergence=divergence, temperature=temperature, kd_weight=kd_weight, n_vocab=n_vocab, chunk_size=chunk_size)
+        given = dict(divergence=divergence, temperature=temperature, kd_weight=kd_weight, n_vocab=n_vocab, chunk_size=chunk_size,
+                     lmbda=lmbda, seq_kd=seq_kd, prompt_len=prompt_len, gen_temperature=gen_temperature)
         for k, v in given.items():  # an explicit argument, else the DistillationConfig's field, else the default
             setattr(self, k, v if v is not None else getattr(cfg, k, None) if isinstance(cfg, DistillationConfig) else _DEFAULTS[k])
             if getattr(self, k) is None: setattr(self, k, _DEFAULTS[k])
         get_divergence(self.divergence)  # fail early on a bad name
         if not 0 <= self.kd_weight <= 1: raise ValueError(f"`kd_weight`: expected a number in [0, 1], received {self.kd_weight!r}")
+        if not 0 <= self.lmbda <= 1: raise ValueError(f"`lmbda`: expected a number in [0, 1], received {self.lmbda!r}")
+        if (self.lmbda > 0 or self.seq_kd) and not (isinstance(self.prompt_len, int) and self.prompt_len >= 1):
+            raise ValueError(f"`prompt_len`: expected an int >= 1 (the prompt's tokens, BOS included) with lmbda > 0 or seq_kd, "
+                             f"received {self.prompt_len!r}")
         params = cfg.divergence_params() if isinstance(cfg, DistillationConfig) else {}
         self.divergence_params = {**params, **(divergence_params or {})}
         super().__init__(*args, **kwargs)
@@ -470,6 +495,31 @@ class DistillationTrainer(Trainer):
         self.model_accepts_loss_kwargs = True  # we normalise by the tokens of the whole accumulated (global) batch
         self._loss_shifts_labels = True  # count labels[..., 1:] != -100, the positions our loss scores
         self._parts = {"kd_loss": [], "ce_loss": [], "aux_loss": []}
+        self._policy_rng = torch.Generator().manual_seed(self.args.seed + 7919 * self.args.process_index)
+        self.sampled_by = []  # per micro-batch: "dataset", "student" or "teacher" (what the responses came from)
+
+    def policy_inputs(self, model, inputs: dict) -> dict:
+        "GKD's data: the responses re-sampled by the teacher (seq_kd) or, with probability lmbda, by the student."
+        u = torch.rand(2, generator=self._policy_rng)
+        src = "teacher" if self.seq_kd else "dataset"
+        if self.lmbda > 0 and float(u[0]) < self.lmbda: src = "student"
+        self.sampled_by.append(src)
+        if src == "dataset": return inputs
+        ids, P = inputs["input_ids"], self.prompt_len
+        gen = unwrap(model) if src == "student" else self.teacher
+        was = gen.training; gen.eval()
+        seed = int(u[1] * 2**31)
+        draws = torch.rand(len(ids), ids.shape[1] - P, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)).to(ids.device)
+        new = torch.cat([ids[:, :P], continue_ids(gen, ids[:, :P], draws, temperature=self.gen_temperature, n_vocab=self.n_vocab)], 1)
+        gen.train(was)
+        out = {**inputs, "input_ids": new}
+        if inputs.get("labels") is not None:  # the same positions are scored, now on the sampled tokens
+            out["labels"] = torch.where(inputs["labels"] != -100, new, inputs["labels"])
+        return out
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.lmbda > 0 or self.seq_kd: inputs = self.policy_inputs(model, self._prepare_inputs(inputs))
+        return super().training_step(model, inputs, num_items_in_batch)
 
     def _kd_ce(self, model, inputs, labels, reduction):
         "(loss, kd, ce, aux, outputs): kd_weight KD + (1 - kd_weight) CE in `reduction`, each term detached, the router loss."
