@@ -26,11 +26,12 @@ from .divergences import forward_kl, get_divergence, reverse_kl
 from .train import batch_indices, fit
 
 # %% auto 0
-__all__ = ['SIZES', 'FAMILIES', 'make_lm', 'make_moe_lm', 'n_params', 'lm_vocab', 'lm_logits', 'next_token_logprobs',
-           'token_logprobs', 'continue_ids', 'sample_lm', 'response_mask', 'lm_kl', 'golden_kl', 'proxy_kl',
-           'cross_entropy', 'perplexity', 'excess_ce', 'head_tail_mass', 'oracle_calibration', 'distill', 'train_mle',
-           'train_oracle_teacher', 'step_ms', 'align_vocab', 'check_tokenizers', 'causal_kd_loss', 'token_dataset',
-           'DistillationConfig', 'DistillationTrainer', 'LMPair', 'load_pair']
+__all__ = ['SIZES', 'FAMILIES', 'make_lm', 'make_moe_lm', 'n_params', 'lm_vocab', 'check_ids', 'n_positions', 'lm_logits',
+           'next_token_logprobs', 'token_logprobs', 'cache_kw', 'draw', 'continue_ids', 'sample_lm', 'response_mask',
+           'lm_kl', 'golden_kl', 'proxy_kl', 'cross_entropy', 'perplexity', 'excess_ce', 'head_tail_mass',
+           'oracle_calibration', 'distill', 'train_mle', 'train_oracle_teacher', 'step_ms', 'align_vocab',
+           'check_tokenizers', 'causal_kd_loss', 'token_dataset', 'DistillationConfig', 'DistillationTrainer', 'LMPair',
+           'load_pair']
 
 # %% ../nbs/10_lm.ipynb
 SIZES = {  # name -> (layers, width, heads)
@@ -96,7 +97,7 @@ def lm_vocab(model: nn.Module) -> int:
     "V, the number of real tokens of a model made by `make_lm`/`make_moe_lm` (its BOS id)."
     return model.config.vocab_size - 1
 
-def _check_x(x, V, n_pos=None, name="x"):
+def check_ids(x, V, n_pos=None, name="x"):
     "`x` as a LongTensor (n, L) of ids in [0, V), or a ValueError naming the argument."
     if not torch.is_tensor(x) or x.ndim != 2 or x.dtype.is_floating_point or x.dtype == torch.bool:
         got = f"{x.dtype} tensor of shape {tuple(x.shape)}" if torch.is_tensor(x) else type(x).__name__
@@ -107,7 +108,8 @@ def _check_x(x, V, n_pos=None, name="x"):
         raise ValueError(f"`{name}`: expected at most {n_pos - 1} tokens per sequence (the model's positions - BOS), received {x.shape[1]}")
     return x.long()
 
-def _n_pos(model):
+def n_positions(model):
+    "The number of positions of a causal LM (n_positions or max_position_embeddings)."
     c = model.config
     return getattr(c, "n_positions", None) or getattr(c, "max_position_embeddings", None)
 
@@ -118,9 +120,13 @@ def lm_logits(model: nn.Module,  # made by make_lm / make_moe_lm (BOS = last id)
               ) -> Tensor:  # (n, L, V): position t scores x_t given x_<t
     "Next-token logits of `x` with BOS prepended, restricted to the V real tokens; differentiable."
     V = lm_vocab(model)
-    x = _check_x(x, V, _n_pos(model)).to(_device(model))
+    x = check_ids(x, V, n_positions(model)).to(_device(model))
     inp = torch.cat([x.new_full((len(x), 1), V), x], 1)[:, :max(x.shape[1], 1)]  # BOS, x_0 .. x_{L-2}
     return model(input_ids=inp).logits[:, :x.shape[1], :V]
+
+
+
+_check_x, _n_pos = check_ids, n_positions  # old names, until every paper uses the public ones
 
 # %% ../nbs/10_lm.ipynb
 def _logprobs(source, x):
@@ -150,11 +156,11 @@ def token_logprobs(source, x: Tensor) -> Tensor:  # (n, L)
     return _logprobs(source, x).gather(-1, x.long().to(_device(source) if isinstance(source, nn.Module) else "cpu")[..., None])[..., 0]
 
 # %% ../nbs/10_lm.ipynb
-def _cache_kw(model):
+def cache_kw(model):
     "The keyword that passes a key/value cache (`cache` in transformers >= 5, `past_key_values` before)."
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
-def _draw(logits, u, temperature):
+def draw(logits, u, temperature):
     "Inverse-CDF draw of one token per row from softmax(logits / temperature); argmax when temperature == 0."
     if temperature == 0: return logits.argmax(-1)
     cum = F.softmax(logits.double() / temperature, -1).cumsum(-1)
@@ -167,13 +173,13 @@ def continue_ids(model,  # any Hugging Face causal LM
                  n_vocab: int | None = None,  # draw among the first n_vocab ids only (padding rows, BOS)
                  ) -> Tensor:  # (n, R) the new tokens
     "The KV-cached sampler: R tokens after each prompt, from softmax(logits[:, :n_vocab] / temperature); no gradient."
-    kw, cache, inp, out = _cache_kw(model), None, input_ids, []
+    kw, cache, inp, out = cache_kw(model), None, input_ids, []
     with torch.no_grad():
         for t in range(u.shape[1]):
             o = model(input_ids=inp, use_cache=True, **{kw: cache})
             cache = o["cache"] if "cache" in o else o["past_key_values"]
             z = o.logits[:, -1] if n_vocab is None else o.logits[:, -1, :n_vocab]
-            inp = _draw(z, u[:, t], temperature)[:, None]
+            inp = draw(z, u[:, t], temperature)[:, None]
             out.append(inp)
     return torch.cat(out, 1) if out else input_ids.new_zeros(len(input_ids), 0)
 
@@ -184,7 +190,7 @@ def _sample_model(model, x, u, temperature):
 def _sample_slow(source, x, u, temperature):
     for t in range(u.shape[1]):
         lp = _logprobs(source, torch.cat([x, x.new_zeros(len(x), 1)], 1))[:, -1].to(x.device)
-        x = torch.cat([x, _draw(lp, u[:, t], temperature)[:, None]], 1)
+        x = torch.cat([x, draw(lp, u[:, t], temperature)[:, None]], 1)
     return x
 
 def sample_lm(source,  # HMMOracle | model from make_lm | callable x -> (n, L, V) log-probs
@@ -203,9 +209,9 @@ def sample_lm(source,  # HMMOracle | model from make_lm | callable x -> (n, L, V
         return source.continue_(prompts, R, seed=seed) if prompts.shape[1] else source.sample(len(prompts), R, seed=seed)
     V = lm_vocab(source) if isinstance(source, nn.Module) else None
     if V is not None:
-        _check_x(prompts, V, name="prompts")
-        if prompts.shape[1] + R > _n_pos(source) - 1:
-            raise ValueError(f"`prompts`: expected prompt length + R <= {_n_pos(source) - 1} (the model's positions - BOS), "
+        check_ids(prompts, V, name="prompts")
+        if prompts.shape[1] + R > n_positions(source) - 1:
+            raise ValueError(f"`prompts`: expected prompt length + R <= {n_positions(source) - 1} (the model's positions - BOS), "
                              f"received {prompts.shape[1]} + {R}")
     u = torch.rand(len(prompts), R, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     dev = _device(source) if V is not None else torch.device("cpu")
@@ -219,6 +225,10 @@ def sample_lm(source,  # HMMOracle | model from make_lm | callable x -> (n, L, V
                               for i in range(0, len(prompts), batch_size)]) if len(prompts) else prompts.new_zeros(0, prompts.shape[1] + R).cpu()
     finally:
         if training: source.train()
+
+
+
+_cache_kw, _draw = cache_kw, draw  # old names
 
 # %% ../nbs/10_lm.ipynb
 def _reduce_tokens(v, mask, reduction):
@@ -309,7 +319,7 @@ def distill(student: nn.Module, teacher, x: Tensor,  # teacher: source or (n, L,
     "Token-level distillation on fixed sequences: minimise divergence(student, teacher) over the masked positions."
     div = get_divergence(divergence)
     V = lm_vocab(student)
-    x = _check_x(x, V, _n_pos(student))
+    x = check_ids(x, V, n_positions(student))
     if torch.is_tensor(teacher) and teacher.shape != (*x.shape, V):
         raise ValueError(f"`teacher`: expected a tensor of shape {(*x.shape, V)}, received {tuple(teacher.shape)}")
     if mask is not None and mask.shape != x.shape: raise ValueError(f"`mask`: expected shape {tuple(x.shape)}, received {tuple(mask.shape)}")
@@ -326,7 +336,7 @@ def train_mle(model: nn.Module, x: Tensor, *, mask: Tensor | None = None, n_step
               lr: float = 3e-3, seed: int = 0, clip: float | None = None, progress: bool | None = None) -> list[float]:
     "Next-token cross-entropy on the tokens of `x` (masked positions only)."
     V = lm_vocab(model)
-    x = _check_x(x, V, _n_pos(model))
+    x = check_ids(x, V, n_positions(model))
     if mask is not None and mask.shape != x.shape: raise ValueError(f"`mask`: expected shape {tuple(x.shape)}, received {tuple(mask.shape)}")
     idx, dev = batch_indices(len(x), batch_size, n_steps, seed=seed), _device(model)
     def loss(s):
@@ -372,7 +382,7 @@ def train_oracle_teacher(oracle: HMMOracle,
 def step_ms(model: nn.Module, *, batch_size: int = 32, L: int | None = None, n_steps: int = 10, warmup: int = 3) -> float:
     "CPU process time (ms) of one forward+backward+Adam step of a copy of `model` on random tokens."
     m = copy.deepcopy(model).train().requires_grad_(True)
-    V, L = lm_vocab(m), L or _n_pos(m) - 1
+    V, L = lm_vocab(m), L or n_positions(m) - 1
     x = torch.randint(0, V, (batch_size, L), generator=torch.Generator().manual_seed(0)).to(_device(m))
     opt = torch.optim.Adam(m.parameters(), 1e-3)
     for i in range(warmup + n_steps):
