@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,10 +25,11 @@ from tqdm.auto import tqdm
 from .catalog import PAPERS, get_paper
 
 # %% auto 0
-__all__ = ['SCALES', 'BUDGET', 'repo_root', 'paper_notebooks', 'notebook_title', 'default_seed', 'calibration_workload',
-           'calibrate', 'cost', 'child_env', 'last_error', 'processes_with', 'kill_token', 'run_notebook', 'snapshot',
-           'changes', 'git_commit', 'read_result', 'paper_entry', 'num', 'claim_row', 'paper_row', 'scorecard_markdown',
-           'write_scorecard', 'judged_cell', 'readme_table', 'run_one', 'reproduce', 'list_papers', 'main']
+__all__ = ['SCALES', 'BUDGET', 'ACTIVE', 'repo_root', 'paper_notebooks', 'notebook_title', 'default_seed', 'calibration_workload',
+           'calibrate', 'cost', 'child_env', 'last_error', 'processes_with', 'kill_token', 'rss_of', 'run_notebook',
+           'snapshot', 'changes', 'git_commit', 'read_result', 'paper_entry', 'num', 'claim_row', 'paper_row',
+           'scorecard_markdown', 'write_atomic', 'write_scorecard', 'judged_cell', 'readme_table', 'run_key', 'run_one',
+           'reproduce', 'list_papers', 'main']
 
 # %% ../nbs/06_cli.ipynb
 SCALES = ("ci", "gpu", "paper")
@@ -138,34 +140,58 @@ def _child(argv: list[str]) -> None:
     src, dst, params, cwd = argv[0], argv[1], json.loads(argv[2]), argv[3]
     pm.execute_notebook(src, dst, parameters=params, cwd=cwd, progress_bar=False, kernel_name="python3", log_output=False)
 
+ACTIVE: set[str] = set()  # tokens of the runs in flight (killed on Ctrl-C)
+
+def rss_of(token: str) -> int:
+    "Resident memory (bytes) of every process carrying `token`."
+    total = 0
+    for p in processes_with(token):
+        try: total += p.memory_info().rss
+        except psutil.Error: pass
+    return total
+
 def run_notebook(src: Path,  # the notebook
                  dst: Path,  # the executed copy
                  params: dict,  # papermill parameters
                  timeout: float,  # seconds before everything the run started is killed
                  *, cwd: Path | None = None,  # the kernel's working directory (default: dst's folder)
                  threads: int = 1,  # BLAS/torch threads of the run
-                 ) -> dict:  # {'status', 'wall_s', 'error', 'killed'}
-    "Execute `src` into `dst` in a child process with a time limit; kill everything it started when it ends."
+                 max_memory: float | None = None,  # bytes of resident memory (all its processes) before it is killed
+                 poll: float = 0.5,  # seconds between checks of time and memory
+                 ) -> dict:  # {'status', 'wall_s', 'error', 'killed', 'peak_rss'}
+    "Execute `src` into `dst` in a child process with time and memory limits; kill everything it started when it ends."
     dst.parent.mkdir(parents=True, exist_ok=True)
     cwd = Path(cwd or dst.parent); cwd.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
     cmd = [sys.executable, "-c", "import sys; from distillnb.cli import _child; _child(sys.argv[1:])",
            str(src), str(dst), json.dumps(params), str(cwd)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=child_env(threads, token), start_new_session=True)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-        status = "ok" if proc.returncode == 0 else "failed"
-        error = None if status == "ok" else last_error(err)
-    except subprocess.TimeoutExpired:
-        status, error = "timeout", f"timed out after {timeout:g} s"
-    wall = round(time.perf_counter() - t0, 2)
-    killed = kill_token(token)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    return {"status": status, "wall_s": wall, "error": error, "killed": killed}
+    t0, status, error, peak = time.perf_counter(), None, None, 0
+    ACTIVE.add(token)
+    with tempfile.TemporaryFile("w+") as errf:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, text=True, env=child_env(threads, token),
+                                start_new_session=True)
+        try:
+            while status is None:
+                try:
+                    proc.wait(timeout=poll)
+                    status = "ok" if proc.returncode == 0 else "failed"
+                except subprocess.TimeoutExpired:
+                    if time.perf_counter() - t0 > timeout: status, error = "timeout", f"timed out after {timeout:g} s"
+                    elif max_memory:
+                        peak = max(peak, rss_of(token))
+                        if peak > max_memory:
+                            status, error = "memory", f"killed at {peak / 2**30:.2f} GB of resident memory (limit {max_memory / 2**30:.2f} GB)"
+        finally:
+            wall = round(time.perf_counter() - t0, 2)
+            killed = kill_token(token)
+            if proc.poll() is None: os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            ACTIVE.discard(token)
+        if status == "failed":
+            errf.seek(0); err = errf.read()
+            error = last_error(err)
+            if "DeadKernelError" in err or "Kernel died" in err: error = f"the kernel died (crash or out of memory): {error}"
+    return {"status": status, "wall_s": wall, "error": error, "killed": killed, "peak_rss": peak}
 
 # %% ../nbs/06_cli.ipynb
 def snapshot(d: Path) -> dict[str, tuple[int, int]]:
@@ -257,11 +283,17 @@ def scorecard_markdown(card: dict) -> str:
     L += [f"![{p['slug']}: {Path(f).stem}]({f})" for p in card["papers"] for f in p.get("figures", [])]
     return "\n".join(L) + "\n"
 
+def write_atomic(path: Path, text: str) -> None:
+    "Write `text` to `path` through a temporary file and a rename: a reader never sees half a file."
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
 def write_scorecard(card: dict, out: Path) -> None:
-    "Write `out/scorecard.json` and `out/scorecard.md`."
+    "Write `out/scorecard.json` and `out/scorecard.md` (atomically)."
     out.mkdir(parents=True, exist_ok=True)
-    (out / "scorecard.json").write_text(json.dumps(card, indent=1, default=float))
-    (out / "scorecard.md").write_text(scorecard_markdown(card))
+    write_atomic(out / "scorecard.json", json.dumps(card, indent=1, default=float))
+    write_atomic(out / "scorecard.md", scorecard_markdown(card))
 
 # %% ../nbs/06_cli.ipynb
 def judged_cell(c: dict | None) -> str:
@@ -301,18 +333,26 @@ def _previous(out: Path, scale: str) -> dict:
     prev = json.loads((out / "scorecard.json").read_text())
     return {p["slug"]: p for p in prev.get("papers", [])} if prev.get("scale") == scale else {}
 
-def run_one(slug: str, src: Path, out: Path, scale: str, *, seed, timeout, threads, commit, calib_s, watch: Path, before: dict) -> dict:
+def run_key(src: Path, scale: str, seed, commit) -> dict:
+    "What a result depends on: the commit, the notebook's own bytes (uncommitted edits count), the scale and the seed."
+    import hashlib
+    return {"commit": commit, "notebook_sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest()[:16],
+            "scale": scale, "seed": seed if seed is not None else default_seed(src)}
+
+def run_one(slug: str, src: Path, out: Path, scale: str, *, seed, timeout, threads, commit, calib_s, watch: Path, before: dict,
+            max_memory: float | None = None) -> dict:
     "Run one paper notebook into `out/<scale>/` and return its scorecard entry."
     d, dst = out / scale / slug, out / scale / f"{slug}.ipynb"
     shutil.rmtree(d, ignore_errors=True); dst.unlink(missing_ok=True); d.mkdir(parents=True)
     params = {"scale": scale, "out_dir": str(d), **({"seed": seed} if seed is not None else {})}
-    run = run_notebook(src, dst, params, timeout, cwd=d, threads=threads)
+    key = run_key(src, scale, seed, commit)
+    run = run_notebook(src, dst, params, timeout, cwd=d, threads=threads, max_memory=max_memory)
     touched = changes(before, snapshot(watch))
     if touched: run = {**run, "status": "failed", "error": f"nbs/ changed while it ran: {touched[:5]}"}
     result = read_result(d) if run["status"] == "ok" else None
     e = paper_entry(slug, notebook_title(slug, src), os.path.relpath(dst, out), run, result,
                     seed=seed if seed is not None else default_seed(src), commit=commit, calib_s=calib_s, budget=BUDGET[scale])
-    e["threads"] = threads
+    e["threads"], e["key"], e["peak_rss_gb"] = threads, key, round(run.get("peak_rss", 0) / 2**30, 3)
     e["figures"] = [os.path.relpath(f, out) for f in sorted(d.glob("*.png"))]
     return e
 
@@ -326,28 +366,44 @@ def reproduce(scale: str = "ci",  # "ci" | "gpu" | "paper"
               progress: bool = True,  # a tqdm bar over the notebooks
               jobs: int | None = None,  # notebooks side by side (default: the number of cores)
               calibrate_first: bool = True,  # time the calibration workload first (False: no cost is computed)
+              resume: bool = False,  # skip notebooks with an ok result for the same commit, notebook, scale and seed
+              max_memory_gb: float | None = None,  # resident memory per notebook before it is killed (default: 80 % of RAM / jobs)
               ) -> dict:
     "Execute paper notebooks with papermill into `out/<scale>/` and write the scorecard; return it."
     nbs = paper_notebooks(nbs_dir)
     slugs = _check_args(scale, only, nbs, timeout, jobs)
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(slugs)) or 1
+    max_memory = (max_memory_gb * 2**30) if max_memory_gb else 0.8 * psutil.virtual_memory().total / jobs
     out, nbs_dir = Path(out).resolve(), Path(nbs_dir or repo_root() / "nbs" / "papers").resolve()
     watch = nbs_dir.parent if nbs_dir.name == "papers" and nbs_dir.parent.name == "nbs" else nbs_dir  # all of nbs/
     old, commit = _previous(out, scale), git_commit(nbs_dir)
     calib = calibrate() if calibrate_first else {"calib_s": None}
     before, t0 = snapshot(watch), time.perf_counter()
     kw = dict(seed=seed, timeout=timeout, threads=max(1, cores // jobs), commit=commit, calib_s=calib["calib_s"],
-              watch=watch, before=before)
-    entries = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(slugs), desc=f"reproduce ({scale}, {jobs} jobs)",
-                                                           unit="notebook", disable=not progress) as bar:
-        futs = {pool.submit(run_one, s, nbs[s], out, scale, **kw): s for s in slugs}
-        for f in as_completed(futs):
-            e = entries[futs[f]] = f.result()
-            bar.update(1)
-            tqdm.write(f"{e['slug']}: {e['status']} in {e['wall_s']:.1f} s (cost {num(e['cost'], 3)}), verdict {e['verdict']}, "
-                       f"control {e['control_verdict']}" + (f" ({e['error']})" if e["error"] else ""))
+              watch=watch, before=before, max_memory=max_memory)
+    entries, todo = {}, []
+    for s_ in slugs:  # --resume: an ok entry with the same key is kept as it is
+        o = old.get(s_)
+        if resume and o and o.get("status") == "ok" and o.get("key") == run_key(nbs[s_], scale, seed, commit):
+            entries[s_] = {**o, "resumed": True}
+        else: todo.append(s_)
+    interrupted = False
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        with tqdm(total=len(todo), desc=f"reproduce ({scale}, {jobs} jobs)", unit="notebook", disable=not progress) as bar:
+            futs = {pool.submit(run_one, s_, nbs[s_], out, scale, **kw): s_ for s_ in todo}
+            for f in as_completed(futs):
+                e = entries[futs[f]] = f.result()
+                bar.update(1)
+                tqdm.write(f"{e['slug']}: {e['status']} in {e['wall_s']:.1f} s (cost {num(e['cost'], 3)}), verdict {e['verdict']}, "
+                           f"control {e['control_verdict']}" + (f" ({e['error']})" if e["error"] else ""))
+    except KeyboardInterrupt:  # Ctrl-C: stop everything, keep a valid scorecard of what finished
+        interrupted = True
+        pool.shutdown(wait=False, cancel_futures=True)
+        for tok in list(ACTIVE): kill_token(tok)
+    finally:
+        pool.shutdown(wait=True)
     wall = round(time.perf_counter() - t0, 2)
     merged = {**old, **entries}
     papers = [merged[s] for s in sorted(merged)]
@@ -356,8 +412,10 @@ def reproduce(scale: str = "ci",  # "ci" | "gpu" | "paper"
             "batch": {"calib_s": calib["calib_s"], "jobs": jobs, "threads_per_job": kw["threads"], "wall_s": wall,
                       "n_notebooks": len(slugs), "total_cost": cost(sum(e["wall_s"] for e in entries.values()), calib["calib_s"])},
             "over_budget": [p["slug"] for p in papers if p.get("over_budget")],
-            "nbs_unchanged": not changes(before, snapshot(watch)), "papers": papers}
+            "nbs_unchanged": not changes(before, snapshot(watch)), "interrupted": interrupted,
+            "not_run": [s_ for s_ in todo if s_ not in entries], "papers": papers}
     write_scorecard(card, out)
+    if interrupted: raise KeyboardInterrupt(f"interrupted; the scorecard of the {len(entries)} finished notebooks is in {out}")
     return card
 
 # %% ../nbs/06_cli.ipynb
@@ -391,6 +449,8 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--seed", type=int, default=None, help="base seed passed to every notebook")
     rp.add_argument("--jobs", type=int, default=None, help="notebooks side by side (default: the number of cores)")
     rp.add_argument("--no-calibration", action="store_true", help="skip the calibration workload (no cost computed)")
+    rp.add_argument("--resume", action="store_true", help="skip notebooks with an ok result for the same commit, notebook, scale, seed")
+    rp.add_argument("--max-memory", type=float, default=None, metavar="GB", help="per notebook (default: 80%% of RAM / jobs)")
     rp.add_argument("--nbs", default=None, help="folder of paper notebooks (default: nbs/papers)")
     return ap
 
@@ -410,9 +470,13 @@ def main(argv: list[str] | None = None) -> int:
             if not sc.exists(): raise ValueError(f"`--out`: expected a folder with scorecard.json, received {a.out!r}")
             print(readme_table(json.loads(sc.read_text())))
             return 0
-        card = reproduce(a.scale, a.only, a.out, a.timeout, a.seed, a.nbs, jobs=a.jobs, calibrate_first=not a.no_calibration)
+        card = reproduce(a.scale, a.only, a.out, a.timeout, a.seed, a.nbs, jobs=a.jobs, calibrate_first=not a.no_calibration,
+                         resume=a.resume, max_memory_gb=a.max_memory)
     except ValueError as e:
         ap.error(str(e))
+    except KeyboardInterrupt as e:
+        print(f"distillnb: {e}", file=sys.stderr)
+        return 130
     bad = [p["slug"] for p in card["papers"] if p["status"] != "ok"]
     b = card["batch"]
     print(f"batch: {b['n_notebooks']} notebooks, {b['jobs']} jobs, wall {b['wall_s']:.1f} s, calibration {num(b['calib_s'])} s, "

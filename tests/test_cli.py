@@ -35,7 +35,7 @@ def check_schema(card, scale="ci"):
     assert card["scale"] == scale
     for p in card["papers"]:
         assert ENTRY_KEYS <= set(p), sorted(ENTRY_KEYS - set(p))
-        assert p["status"] in ("ok", "failed", "timeout")
+        assert p["status"] in ("ok", "failed", "timeout", "memory")
         assert p["verdict"] in ("holds", "does not hold", "inconclusive", None)
         assert p["reason"] in ("better", "worse", "no effect", "unclear", None)
         assert isinstance(p["wall_s"], (int, float))
@@ -93,7 +93,8 @@ def test_seed_is_passed(nbs, tmp_path):
 def test_failure_and_timeout_do_not_stop_the_batch(nbs, tmp_path):
     before = listing(nbs)
     out = tmp_path / "reports"
-    rc = cli.main(["reproduce", "--nbs", str(nbs), "--out", str(out), "--timeout", "15", "--jobs", "2", "--no-calibration"])
+    rc = cli.main(["reproduce", "--nbs", str(nbs), "--out", str(out), "--timeout", "15", "--jobs", "2", "--no-calibration",
+                   "--max-memory", "1"])
     assert rc == 1
     card = json.loads((out / "scorecard.json").read_text())
     check_schema(card)
@@ -103,6 +104,9 @@ def test_failure_and_timeout_do_not_stop_the_batch(nbs, tmp_path):
     assert by["fail"]["status"] == "failed" and "deliberate failure" in by["fail"]["error"]
     assert by["fail"]["verdict"] is None and by["fail"]["figures"] == []
     assert by["hang"]["status"] == "timeout"
+    # a kernel that dies, and one that fills memory past --max-memory, are reported; the batch goes on
+    assert by["crash"]["status"] == "failed" and "the kernel died" in by["crash"]["error"]
+    assert by["memhog"]["status"] == "memory" and "limit 1.00 GB" in by["memhog"]["error"]
     # everything the timed-out notebook started is gone: its kernel and the child it detached into a session of its own
     kernel, child = map(int, (out / "ci" / "hang" / "pids.txt").read_text().split())
     assert not alive(kernel) and not alive(child)
@@ -164,3 +168,41 @@ def test_table_from_the_scorecard(nbs, tmp_path, capsys):
     t = capsys.readouterr().out
     assert "| [ok](nbs/papers/ok.ipynb) | the method scores higher | **holds** (better): score method vs baseline, 1 [1, 1] |" in t
     assert "the mechanism adds to the control | **holds** (better): score method vs control, 0.5 [0.5, 0.5] | 0.1 | 3 | 3 |" in t
+
+
+def test_resume_skips_what_is_done(nbs, tmp_path):
+    out = tmp_path / "r"
+    kw = dict(out=out, timeout=120, nbs_dir=nbs, progress=False, calibrate_first=False)
+    first = cli.reproduce("ci", only=["ok"], **kw)["papers"][0]
+    res = out / "ci" / "ok" / "result.json"
+    stamp = res.stat().st_mtime_ns
+    again = cli.reproduce("ci", only=["ok"], resume=True, **kw)["papers"][0]
+    assert again["resumed"] is True and res.stat().st_mtime_ns == stamp and again["key"] == first["key"]
+    other_seed = cli.reproduce("ci", only=["ok"], resume=True, seed=5, **kw)["papers"][0]
+    assert "resumed" not in other_seed and other_seed["seeds"] == [5, 6, 7]  # another seed: run again
+    nb = nbs / "ok.ipynb"
+    nb.write_text(nb.read_text().replace("OK fixture", "OK fixture, edited"))
+    edited = cli.reproduce("ci", only=["ok"], resume=True, seed=5, **kw)["papers"][0]
+    assert "resumed" not in edited and edited["key"]["notebook_sha256"] != other_seed["key"]["notebook_sha256"]
+    assert not list(out.glob(".*.tmp")), "scorecards are written through a temporary file and a rename"
+
+
+def test_ctrl_c_leaves_a_valid_scorecard(nbs, tmp_path):
+    import os, signal, time
+    out = tmp_path / "r"
+    exe = Path(sys.executable).parent / "distillnb"
+    proc = subprocess.Popen([str(exe), "reproduce", "--nbs", str(nbs), "--out", str(out), "--only", "ok", "hang",
+                             "--jobs", "2", "--no-calibration", "--timeout", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pids = out / "ci" / "hang" / "pids.txt"
+    deadline = time.time() + 120
+    while not ((out / "ci" / "ok" / "result.json").exists() and pids.exists()) and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # let the ok notebook's entry be collected
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    card = json.loads((out / "scorecard.json").read_text())
+    assert card["interrupted"] is True and card["not_run"] == ["hang"]
+    assert {p["slug"]: p["status"] for p in card["papers"]} == {"ok": "ok"}
+    kernel, child = map(int, pids.read_text().split())
+    assert not alive(kernel) and not alive(child)
