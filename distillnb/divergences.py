@@ -180,7 +180,7 @@ def skew_reverse_kl(lq, lp, alpha: float = 0.1):
 @register_divergence("taid")
 def taid(lq, lp, t: float = 1.0):
     "KL(p_t || q) with p_t = softmax((1-t) sg(log q) + t log p): TAID's interpolated target."
-    if not 0.0 <= float(t) <= 1.0: raise ValueError(f"`t`: expected a number in [0, 1], received {t!r}")
+    if isinstance(t, (str, bytes, bool)) or not 0.0 <= float(t) <= 1.0: raise ValueError(f"`t`: expected a number in [0, 1], received {t!r}")
     t = float(t)  # at the endpoints take the target as is: 0 * (-inf) would be NaN for masked entries
     lt = lp if t == 1.0 else lq.detach() if t == 0.0 else F.log_softmax((1 - t) * lq.detach() + t * lp, -1)
     return _plogratio(lt.exp(), lt, lq)
