@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 # %% auto 0
-__all__ = ['Split', 'digits_split', 'HMMOracle', 'HMMMixtureTask']
+__all__ = ['Split', 'digits_split', 'HMMOracle', 'HMMMixtureTask', 'hmm_from_params', 'mixture_oracle']
 
 # %% ../nbs/03_data.ipynb
 @lru_cache(maxsize=None)
@@ -257,3 +257,27 @@ class HMMMixtureTask:
         "Monte-Carlo accuracy of the Bayes classifier argmax_c p(c | x): the ceiling for any model"
         x, y = self.sample(n, L, seed=seed)
         return (self.posterior(x).argmax(-1) == y).double().mean().item()
+
+# %% ../nbs/03_data.ipynb
+def hmm_from_params(pi: torch.Tensor, T: torch.Tensor, E: torch.Tensor) -> HMMOracle:
+    "An `HMMOracle` with given start law pi (K,), transitions T (K, K) and emissions E (K, V) (rows sum to 1)."
+    pi, T, E = (torch.as_tensor(a, dtype=torch.float64) for a in (pi, T, E))
+    K = len(pi)
+    if pi.ndim != 1 or T.shape != (K, K) or E.ndim != 2 or E.shape[0] != K:
+        raise ValueError(f"`T`, `E`: expected shapes ({K}, {K}) and ({K}, V), received {tuple(T.shape)} and {tuple(E.shape)}")
+    for name, a in (("pi", pi), ("T", T), ("E", E)):
+        if (a < 0).any() or not torch.allclose(a.sum(-1), torch.ones(()).double(), atol=1e-9):
+            raise ValueError(f"`{name}`: expected non-negative rows summing to 1")
+    o = object.__new__(HMMOracle)
+    o.V, o.K, o.bos, o.pi, o.T, o.E = E.shape[1], K, E.shape[1], pi, T, E
+    return o
+
+def mixture_oracle(parts: list[HMMOracle], weights) -> HMMOracle:
+    "The HMM of a mixture of HMMs: choose part c with probability weights[c], then follow it (block-diagonal T)."
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    if len(w) != len(parts) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"`weights`: expected {len(parts)} non-negative weights with a positive sum, received {weights!r}")
+    if len({p.V for p in parts}) != 1: raise ValueError(f"`parts`: expected one vocabulary size, received {[p.V for p in parts]}")
+    w = w / w.sum()
+    return hmm_from_params(torch.cat([wi * p.pi for wi, p in zip(w, parts)]), torch.block_diag(*[p.T for p in parts]),
+                           torch.cat([p.E for p in parts]))

@@ -5,12 +5,14 @@
 # %% ../nbs/02_metrics.ipynb 2
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 # %% auto 0
-__all__ = ['accuracy', 'nll', 'conf_gap', 'ece', 'auroc']
+__all__ = ['accuracy', 'nll', 'conf_gap', 'ece', 'auroc', 'fit_temperature']
 
 # %% ../nbs/02_metrics.ipynb
 def _as_probs(x, y, probs):
@@ -48,3 +50,21 @@ def auroc(scores: torch.Tensor, is_positive: torch.Tensor) -> float:
     if scores.shape != is_positive.shape:
         raise ValueError(f"`is_positive`: expected shape {tuple(scores.shape)}, received {tuple(is_positive.shape)}")
     return float(roc_auc_score(is_positive.cpu().numpy().astype(int), scores.detach().cpu().double().numpy()))
+
+# %% ../nbs/02_metrics.ipynb
+def fit_temperature(logits: torch.Tensor,  # (N, C) validation logits
+                    y: torch.Tensor,  # (N,) integer labels in [0, C)
+                    *, bounds: tuple[float, float] = (0.05, 20.0),  # search interval for T
+                    ) -> float:  # the T minimising NLL(softmax(logits / T), y)
+    "Temperature scaling (Guo et al., 2017): the T > 0 that minimises the validation NLL."
+    from scipy.optimize import minimize_scalar
+    if not torch.is_tensor(logits) or logits.ndim != 2: raise ValueError(f"`logits`: expected shape (N, C), received {tuple(getattr(logits, 'shape', ()))}")
+    if not torch.is_tensor(y) or y.shape != logits.shape[:1] or y.dtype.is_floating_point:
+        raise ValueError(f"`y`: expected {len(logits)} integer labels, received {getattr(y, 'dtype', type(y).__name__)} of shape {tuple(getattr(y, 'shape', ()))}")
+    if len(y) and (y.min() < 0 or y.max() >= logits.shape[1]):
+        raise ValueError(f"`y`: expected labels in [0, {logits.shape[1]}), received [{int(y.min())}, {int(y.max())}]")
+    if not 0 < bounds[0] < bounds[1]: raise ValueError(f"`bounds`: expected 0 < low < high, received {bounds!r}")
+    z, t = logits.detach().double().cpu(), y.cpu()
+    nll = lambda logT: F.cross_entropy(z / math.exp(logT), t).item()
+    r = minimize_scalar(nll, bounds=(math.log(bounds[0]), math.log(bounds[1])), method="bounded", options={"xatol": 1e-4})
+    return math.exp(r.x)

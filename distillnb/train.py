@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 # %% auto 0
-__all__ = ['seed_everything', 'get_device', 'set_threads', 'batch_indices', 'fit', 'train_classifier']
+__all__ = ['seed_everything', 'get_device', 'set_threads', 'batch_indices', 'fit', 'train_classifier', 'epoch_batches']
 
 # %% ../nbs/01_train.ipynb
 def seed_everything(seed: int) -> None:
@@ -89,3 +89,16 @@ def train_classifier(model: torch.nn.Module,  # maps X[idx] to logits
                  n_steps, lr=lr, weight_decay=weight_decay, desc="classifier", progress=progress)
     model.eval()
     return losses
+
+# %% ../nbs/01_train.ipynb
+def epoch_batches(n: int,  # rows of the data set (or prompts in the pool)
+                  batch_size: int,  # indices per step
+                  n_steps: int,  # number of steps
+                  *, seed: int) -> torch.Tensor:  # (n_steps, batch_size) int64
+    "Indices of `n_steps` batches that walk through random permutations of range(n), one permutation per epoch."
+    if n < 1 or batch_size < 1 or n_steps < 0:
+        raise ValueError(f"`n`, `batch_size`, `n_steps`: expected n >= 1, batch_size >= 1, n_steps >= 0, received {n}, {batch_size}, {n_steps}")
+    g = torch.Generator().manual_seed(seed)
+    n_epochs = -(-n_steps * batch_size // n)
+    order = torch.cat([torch.randperm(n, generator=g) for _ in range(n_epochs)]) if n_epochs else torch.zeros(0, dtype=torch.long)
+    return order[:n_steps * batch_size].view(n_steps, batch_size)
