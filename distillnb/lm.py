@@ -27,11 +27,12 @@ from .train import batch_indices, fit
 
 # %% auto 0
 __all__ = ['SIZES', 'FAMILIES', 'make_lm', 'make_moe_lm', 'n_params', 'lm_vocab', 'check_ids', 'n_positions', 'lm_logits',
-           'next_token_logprobs', 'token_logprobs', 'cache_kw', 'draw', 'continue_ids', 'sample_lm', 'response_mask',
-           'lm_kl', 'golden_kl', 'proxy_kl', 'cross_entropy', 'perplexity', 'excess_ce', 'head_tail_mass',
-           'oracle_calibration', 'distill', 'train_mle', 'train_oracle_teacher', 'step_ms', 'align_vocab',
-           'check_tokenizers', 'causal_kd_loss', 'token_dataset', 'DistillationConfig', 'DistillationTrainer', 'LMPair',
-           'load_pair']
+           'next_token_logprobs', 'token_logprobs', 'cache_kw', 'draw', 'continue_ids', 'sample_lm',
+           'sample_with_logprobs', 'response_mask', 'lm_kl', 'golden_kl', 'proxy_kl', 'cross_entropy', 'perplexity',
+           'excess_ce', 'head_tail_mass', 'oracle_calibration', 'distill', 'train_mle', 'train_oracle_teacher',
+           'step_ms', 'align_vocab', 'check_tokenizers', 'causal_kd_loss', 'token_dataset', 'DistillationConfig',
+           'DistillationTrainer', 'LMPair', 'load_pair', 'moe_layer_ids', 'upcycle', 'router_aux_loss',
+           'shifted_targets', 'sequence_logprob', 'check_logps', 'dpo_loss', 'kto_pair_loss']
 
 # %% ../nbs/10_lm.ipynb
 SIZES = {  # name -> (layers, width, heads)
@@ -171,17 +172,21 @@ def continue_ids(model,  # any Hugging Face causal LM
                  u: Tensor,  # (n, R) uniforms of the inverse-CDF draws, one per new token
                  *, temperature: float = 1.0,  # 0 = greedy
                  n_vocab: int | None = None,  # draw among the first n_vocab ids only (padding rows, BOS)
+                 return_logprobs: bool = False,  # also return the model's next-token log-probs (n, R, V) (float32)
                  ) -> Tensor:  # (n, R) the new tokens
     "The KV-cached sampler: R tokens after each prompt, from softmax(logits[:, :n_vocab] / temperature); no gradient."
-    kw, cache, inp, out = cache_kw(model), None, input_ids, []
+    kw, cache, inp, out, lps = cache_kw(model), None, input_ids, [], []
     with torch.no_grad():
         for t in range(u.shape[1]):
             o = model(input_ids=inp, use_cache=True, **{kw: cache})
             cache = o["cache"] if "cache" in o else o["past_key_values"]
             z = o.logits[:, -1] if n_vocab is None else o.logits[:, -1, :n_vocab]
+            if return_logprobs: lps.append(F.log_softmax(z.float(), -1))
             inp = draw(z, u[:, t], temperature)[:, None]
             out.append(inp)
-    return torch.cat(out, 1) if out else input_ids.new_zeros(len(input_ids), 0)
+    new = torch.cat(out, 1) if out else input_ids.new_zeros(len(input_ids), 0)
+    if not return_logprobs: return new
+    return new, (torch.stack(lps, 1) if lps else torch.zeros(len(input_ids), 0, n_vocab or 0))
 
 def _sample_model(model, x, u, temperature):
     V = lm_vocab(model)
@@ -229,6 +234,30 @@ def sample_lm(source,  # HMMOracle | model from make_lm | callable x -> (n, L, V
 
 
 _cache_kw, _draw = cache_kw, draw  # old names
+
+
+def sample_with_logprobs(model: nn.Module,  # made by make_lm (BOS = V)
+                         prompts: Tensor,  # (n, L0) token ids
+                         R: int,  # response tokens to draw
+                         *, seed: int,  # the same seed gives the same tokens as sample_lm(model, prompts, R, seed=seed)
+                         batch_size: int = 1024,
+                         ) -> tuple[Tensor, Tensor]:  # (n, L0 + R) tokens and (n, R, V) float32 log-probs, on CPU
+    "`sample_lm` at temperature 1 that also returns the model's next-token log-probs at the response positions."
+    V = lm_vocab(model)
+    prompts = check_ids(prompts, V, name="prompts")
+    if R < 1 or prompts.shape[1] + R > n_positions(model) - 1:
+        raise ValueError(f"`R`: expected 1 <= R and prompt length + R <= {n_positions(model) - 1}, received {prompts.shape[1]} + {R}")
+    u = torch.rand(len(prompts), R, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    dv, xs, lps, training = next(model.parameters()).device, [], [], model.training
+    model.eval()
+    try:
+        for i in range(0, len(prompts), batch_size):
+            x, ub = prompts[i:i + batch_size].to(dv), u[i:i + batch_size].to(dv)
+            new, lp = continue_ids(model, torch.cat([x.new_full((len(x), 1), V), x], 1), ub, n_vocab=V, return_logprobs=True)
+            xs.append(torch.cat([x, new], 1).cpu()); lps.append(lp.cpu())
+    finally:
+        model.train(training)
+    return torch.cat(xs), torch.cat(lps)
 
 # %% ../nbs/10_lm.ipynb
 def _reduce_tokens(v, mask, reduction):
@@ -607,3 +636,120 @@ def load_pair(teacher_path: str | Path,  # local folder written by save_pretrain
     if check and tt is not None and ts is not None: check_tokenizers(ts, tt)
     tok = ts if ts is not None else tt
     return LMPair(teacher.eval().requires_grad_(False), student, tok, None if tok is None else len(tok))
+
+# %% ../nbs/10_lm.ipynb
+def moe_layer_ids(mode, n_layer: int) -> list[int]:
+    "The layers made MoE: 'sparse' (0, 2, 4, ...), 'dense' (every layer) or explicit indices."
+    if mode == "sparse": return list(range(0, n_layer, 2))
+    if mode == "dense": return list(range(n_layer))
+    ids = sorted(set(int(i) for i in mode))
+    if not ids or ids[0] < 0 or ids[-1] >= n_layer:
+        raise ValueError(f"`moe_layers`: expected 'sparse', 'dense' or layer indices in [0, {n_layer}), received {mode!r}")
+    return ids
+
+def upcycle(dense_lm: nn.Module,  # a MistralForCausalLM (e.g. make_lm(..., family="mistral"))
+            *, n_experts: int = 4,  # E, experts per MoE layer
+            top_k: int = 2,  # k, experts per token
+            moe_layers="sparse",  # "sparse" (0, 2, 4, ...), "dense" (every layer: Mixtral) or indices
+            aux_coef: float = 0.01,  # router_aux_loss_coef stored in the config
+            router_std: float = 0.02,  # std of the new router weights
+            seed: int | None = None,  # draws the router
+            ) -> nn.Module:  # a MixtralForCausalLM computing the dense model's function
+    "Sparse upcycling: copy each dense FFN into every expert of a new MoE layer (new random router); keep the rest."
+    c = dense_lm.config
+    layers = getattr(getattr(dense_lm, "model", None), "layers", None)
+    if layers is None or not all(hasattr(l.mlp, "gate_proj") for l in layers):
+        raise ValueError(f"`dense_lm`: expected a Mistral-style LM with gate/up/down FFNs, received {type(dense_lm).__name__}")
+    ids = moe_layer_ids(moe_layers, c.num_hidden_layers)
+    rope = (getattr(c, "rope_parameters", None) or {}).get("rope_theta", getattr(c, "rope_theta", 1e4))
+    moe = make_moe_lm(c.vocab_size - 1, c.max_position_embeddings - 1, n_layer=c.num_hidden_layers, width=c.hidden_size,
+                      n_head=c.num_attention_heads, n_experts=n_experts, top_k=top_k, aux_coef=aux_coef, seed=seed,
+                      intermediate_size=c.intermediate_size, num_key_value_heads=c.num_key_value_heads,
+                      head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
+                      hidden_act=c.hidden_act, rms_norm_eps=c.rms_norm_eps, rope_theta=rope,
+                      tie_word_embeddings=c.tie_word_embeddings).to(next(dense_lm.parameters()).dtype)
+    missing, unexpected = moe.load_state_dict({k: v for k, v in dense_lm.state_dict().items() if ".mlp." not in k}, strict=False)
+    if unexpected or not all(".mlp." in k for k in missing):
+        raise ValueError(f"`dense_lm`: expected Mistral/Llama-style weights (no attention biases, as Qwen has), "
+                         f"received extra {unexpected[:3]} / missing {[k for k in missing if '.mlp.' not in k][:3]}")
+    g = torch.Generator().manual_seed(0 if seed is None else seed)
+    with torch.no_grad():
+        for i, (ld, lm) in enumerate(zip(dense_lm.model.layers, moe.model.layers)):
+            if i not in ids:
+                lm.mlp = copy.deepcopy(ld.mlp)  # dense layer: the same FFN module
+                continue
+            W = torch.cat([ld.mlp.gate_proj.weight, ld.mlp.up_proj.weight], 0)
+            lm.mlp.experts.gate_up_proj.copy_(W.expand(n_experts, -1, -1))
+            lm.mlp.experts.down_proj.copy_(ld.mlp.down_proj.weight.expand(n_experts, -1, -1))
+            lm.mlp.gate.weight.copy_(torch.randn(lm.mlp.gate.weight.shape, generator=g) * router_std)
+    moe.config.moe_layers = ids
+    return moe.to(next(dense_lm.parameters()).device).train(dense_lm.training)
+
+# %% ../nbs/10_lm.ipynb
+def router_aux_loss(router_logits,  # (N, E) logits of one MoE layer, or a tuple of them (one per layer)
+                    *, top_k: int = 2,  # k (used by assignment="topk")
+                    mask: Tensor | None = None,  # (N,) bool: the valid token positions
+                    assignment: str = "top1",  # "top1" (DeepSpeed-MoE, Switch) or "topk" (transformers' Mixtral)
+                    ) -> Tensor:  # scalar, summed over the layers
+    "E * sum_e f_e P_e per MoE layer over the valid tokens, summed over layers."
+    if assignment not in ("top1", "topk"): raise ValueError(f"`assignment`: expected 'top1' or 'topk', received {assignment!r}")
+    layers = router_logits if isinstance(router_logits, (tuple, list)) else (router_logits,)
+    total = 0.0
+    for z in layers:
+        if z.ndim != 2: raise ValueError(f"`router_logits`: expected (N, E) per layer, received {tuple(z.shape)}")
+        w = torch.ones(len(z), dtype=torch.float32, device=z.device) if mask is None else mask.reshape(-1).to(z.device, torch.float32)
+        if len(w) != len(z): raise ValueError(f"`mask`: expected {len(z)} positions, received {len(w)}")
+        r = F.softmax(z.float(), -1)
+        chosen = r.topk(1 if assignment == "top1" else top_k, -1).indices
+        f = torch.zeros_like(r).scatter_(-1, chosen, 1.0)
+        n = w.sum().clamp_min(1)
+        total = total + z.shape[1] * ((w @ f) / n * (w @ r) / n).sum()
+    return total
+
+# %% ../nbs/10_lm.ipynb
+def shifted_targets(logits: Tensor, labels: Tensor, ignore_index: int = -100, shift: bool = True):
+    "(scored logits, their target tokens, mask): position t-1 predicts labels[t] (shift=False: unshifted, as some released code)."
+    if logits.shape[:-1] != labels.shape:
+        raise ValueError(f"`labels`: expected shape {tuple(logits.shape[:-1])} (the logits'), received {tuple(labels.shape)}")
+    if shift: logits, labels = logits[:, :-1], labels[:, 1:]
+    if logits.dtype != torch.float64: logits = logits.float()  # bf16/fp16 logits scored in float32
+    m = labels != ignore_index
+    return logits, labels.masked_fill(~m, 0), m
+
+def sequence_logprob(logits: Tensor,  # (n, L, V)
+                     labels: Tensor,  # (n, L): response tokens, ignore_index elsewhere
+                     *, ignore_index: int = -100,
+                     average: bool = False,  # mean instead of sum over the response tokens
+                     ) -> Tensor:  # (n,)
+    "log pi(y | x): the sum over the scored tokens of log-softmax(logits[t-1])[labels[t]] (shifted, as in DPO code)."
+    s, y, m = shifted_targets(logits, labels, ignore_index)
+    lp = F.log_softmax(s, -1).gather(-1, y[..., None])[..., 0] * m
+    return lp.sum(-1) / m.sum(-1).clamp_min(1) if average else lp.sum(-1)
+
+def check_logps(**kw) -> None:
+    "Four per-pair log-probabilities (n,) of one shape, or a ValueError."
+    shapes = {k: tuple(v.shape) for k, v in kw.items()}
+    ref = shapes["policy_chosen_logps"]
+    if len(ref) != 1 or any(s != ref for s in shapes.values()):
+        raise ValueError(f"`reference_rejected_logps`: expected four (n,) tensors of one shape, received {shapes}")
+
+def dpo_loss(policy_chosen_logps: Tensor,  # (n,) log pi(y_w)
+             policy_rejected_logps: Tensor,  # (n,) log pi(y_l)
+             reference_chosen_logps: Tensor,  # (n,) log pi_ref(y_w) (the teacher, in preference distillation)
+             reference_rejected_logps: Tensor,  # (n,) log pi_ref(y_l)
+             *, beta: float = 0.1) -> Tensor:  # scalar mean over pairs
+    "DPO: -log sigmoid(beta [(log pi(y_w) - log pi_ref(y_w)) - (log pi(y_l) - log pi_ref(y_l))]), averaged."
+    check_logps(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
+                reference_chosen_logps=reference_chosen_logps, reference_rejected_logps=reference_rejected_logps)
+    if not (isinstance(beta, (int, float)) and beta > 0): raise ValueError(f"`beta`: expected a number > 0, received {beta!r}")
+    h = beta * ((policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps))
+    return -F.logsigmoid(h).mean()
+
+def kto_pair_loss(policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
+                  reference_rejected_logps: Tensor, *, beta: float = 0.1) -> Tensor:
+    "The `kto_pair` loss of TRL's older DPO scripts (its batch-mean KL estimates are not detached, as there)."
+    check_logps(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
+                reference_chosen_logps=reference_chosen_logps, reference_rejected_logps=reference_rejected_logps)
+    r_w, r_l = policy_chosen_logps - reference_chosen_logps, policy_rejected_logps - reference_rejected_logps
+    kl_w, kl_l = r_w.mean().clamp(min=0), r_l.mean().clamp(min=0)
+    return torch.cat([1 - torch.sigmoid(beta * (r_w - kl_l)), 1 - torch.sigmoid(beta * (kl_w - r_l))]).mean()
