@@ -42,15 +42,19 @@ bench: venv  ## the performance benchmarks (chunked losses, Sinkhorn) -> reports
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run.py --out reports
 
-lab: venv  ## JupyterLab on 127.0.0.1 (add --allow-root when root)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir nbs
+LAB_ARGS ?=
+lab: venv  ## JupyterLab on 127.0.0.1 (add --allow-root when root; LAB_ARGS="--port 8899" for more)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir nbs $(LAB_ARGS)
 
-docs: venv  ## the docs site in _docs/, with the scorecard and figures of the last `make reproduce` (needs Quarto)
-	@command -v quarto >/dev/null || { echo "Quarto is not installed: the site needs it (see README, Docs)"; exit 1; }
-	$(BIN)/nbdev_proc_nbs
-	@if [ -f reports/scorecard.md ]; then cp reports/scorecard.md _proc/ && cp -r reports/$(SCALE) _proc/; \
-	  else printf '# Scorecard\n\nRun make reproduce first.\n' > _proc/scorecard.md; fi
-	cd _proc && quarto render --output-dir ../_docs
+docs: venv  ## the docs site in _docs/: Quarto where it is installed, else an offline preview (nbconvert, local MathJax)
+	@if command -v quarto >/dev/null; then \
+	  rm -rf _proc && $(BIN)/nbdev_proc_nbs; \
+	  if [ -f reports/scorecard.md ]; then cp reports/scorecard.md _proc/ && cp -r reports/$(SCALE) _proc/; fi; \
+	  cd _proc && quarto render --output-dir ../_docs; \
+	else \
+	  echo "Quarto is not installed: building the offline preview (distillnb.docs.build_site)"; \
+	  $(BIN)/python -c "from distillnb.docs import build_site; print(len(build_site(scale='$(SCALE)')), 'pages in _docs/')"; \
+	fi
 
 clean:  ## remove generated reports and build output (keeps .venv)
 	rm -rf reports _proc _docs .pytest_cache build dist *.egg-info
