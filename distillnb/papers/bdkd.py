@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Split
-from ..divergences import _check_logits, _check_temperature, _log_probs, _reduce, entropy, forward_kl, reverse_kl
+from ..divergences import check_logits, check_temperature, entropy, forward_kl, log_probs, reduce_positions, reverse_kl
 
 # %% auto 0
 __all__ = ['WEIGHT_MODES', 'TEACHER_REGS', 'bdkd_weights', 'bdkd_student_loss', 'bdkd_teacher_loss', 'bdkd_online_step',
@@ -31,8 +31,8 @@ def bdkd_weights(student_logits: torch.Tensor,  # (..., C) student logits z_S
                  kappa: float = 0.1,  # sigmoid width (nats); unused by "hard"
                  ) -> tuple[torch.Tensor, torch.Tensor]:  # (w_F, w_R), each (...), detached, w_F + w_R = 1
     "BD-KD's per-sample weights of forward and reverse KL from the entropy gap Delta = H(p^S) - H(p^T) (a guess)."
-    _check_logits(student_logits, teacher_logits, None)
-    _check_temperature(temperature)
+    check_logits(student_logits, teacher_logits, None)
+    check_temperature(temperature)
     if mode not in WEIGHT_MODES: raise ValueError(f"`mode`: expected one of {WEIGHT_MODES}, received {mode!r}")
     if mode == "sigmoid" and not (isinstance(kappa, (int, float)) and math.isfinite(kappa) and kappa > 0):
         raise ValueError(f"`kappa`: expected a finite number > 0, received {kappa!r}")
@@ -72,7 +72,7 @@ def bdkd_student_loss(student_logits: torch.Tensor,  # (..., C) z_S (trained)
                       reduction: str = "mean",  # "mean" | "sum" | "none" over positions
                       ) -> torch.Tensor:
     "Eq. (3): CE(y, z_S) + lam tau^2 [w_F KL(p^T||p^S) + w_R KL(p^S||p^T)], teacher detached."
-    _check_logits(student_logits, teacher_logits, None)
+    check_logits(student_logits, teacher_logits, None)
     _check_labels(y, student_logits)
     _check_weight("lam", lam, y.shape)
     zT = teacher_logits.detach()
@@ -80,10 +80,10 @@ def bdkd_student_loss(student_logits: torch.Tensor,  # (..., C) z_S (trained)
     elif tuple(w_R.shape) != tuple(y.shape) or w_R.requires_grad or not ((w_R >= 0) & (w_R <= 1)).all():
         raise ValueError(f"`w_R`: expected a detached tensor of shape {tuple(y.shape)} with values in [0, 1], "
                          f"received shape {tuple(w_R.shape)}, requires_grad={w_R.requires_grad}")
-    lq, lp = _log_probs(student_logits, zT, temperature)  # log p^S, log p^T at tau, computed once
+    lq, lp = log_probs(student_logits, zT, temperature)  # log p^S, log p^T at tau, computed once
     F_i, R_i = forward_kl.formula(lq, lp), reverse_kl.formula(lq, lp)  # eq. (1): the toolkit's per-sample KLs
     L = _ce(student_logits, y, lq if temperature == 1 else None) + lam * temperature ** 2 * ((1 - w_R) * F_i + w_R * R_i)
-    return _reduce(L, None, reduction)
+    return reduce_positions(L, None, reduction)
 
 # %% ../../nbs/papers/bdkd.ipynb
 TEACHER_REGS = ("kl_S_T", "kl_T_S")
@@ -98,16 +98,16 @@ def bdkd_teacher_loss(teacher_logits: torch.Tensor,  # (..., C) z_T (trained)
                       reduction: str = "mean",  # "mean" | "sum" | "none"
                       ) -> torch.Tensor:
     "Eq. (4): CE(y, z_T) + lam_T tau^2 D_T with the student detached; the orientation of D_T is a guess."
-    _check_logits(student_logits, teacher_logits, None)
+    check_logits(student_logits, teacher_logits, None)
     _check_labels(y, teacher_logits)
     _check_weight("lam_T", lam_T, y.shape)
     if teacher_reg not in TEACHER_REGS:
         raise ValueError(f"`teacher_reg`: expected one of {TEACHER_REGS}, received {teacher_reg!r}")
     # the divergences take the trained logits first: forward_kl(a, b) = KL(softmax b || softmax a)
     div = forward_kl if teacher_reg == "kl_S_T" else reverse_kl
-    lT, lS = _log_probs(teacher_logits, student_logits.detach(), temperature)
+    lT, lS = log_probs(teacher_logits, student_logits.detach(), temperature)
     D_T = div.formula(lT, lS)
-    return _reduce(_ce(teacher_logits, y, lT if temperature == 1 else None) + lam_T * temperature ** 2 * D_T, None, reduction)
+    return reduce_positions(_ce(teacher_logits, y, lT if temperature == 1 else None) + lam_T * temperature ** 2 * D_T, None, reduction)
 
 # %% ../../nbs/papers/bdkd.ipynb
 def bdkd_online_step(student: torch.nn.Module,  # maps x to z_S

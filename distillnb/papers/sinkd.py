@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from ..divergences import get_divergence, sinkhorn
 
 # %% auto 0
-__all__ = ['GLUE_TASKS', 'l1_cost', 'sinkhorn_normalise', 'sinkhorn_loss', 'sinkhorn_loss_debiased', 'zero_one_cost',
-           'per_sample_ot_loss', 'sinkd_loss', 'load_glue_tsv', 'load_bert_pair', 'distil_glue']
+__all__ = ['SINK_TERMS', 'GLUE_TASKS', 'l1_cost', 'sinkhorn_normalise', 'sinkhorn_loss', 'sinkhorn_loss_debiased',
+           'zero_one_cost', 'per_sample_ot_loss', 'identity_plan_loss', 'sinkd_loss', 'load_glue_tsv', 'load_bert_pair',
+           'distil_glue']
 
 # %% ../../nbs/papers/sinkd.ipynb
 def _check_batch(student_logits, teacher_logits):
@@ -127,6 +128,20 @@ def per_sample_ot_loss(student_logits: torch.Tensor,  # (..., C) student logits
     return val.mean() if reduction == "mean" else val
 
 # %% ../../nbs/papers/sinkd.ipynb
+def identity_plan_loss(student_logits: torch.Tensor,  # (..., B, C) student logits (trainable)
+                       teacher_logits: torch.Tensor,  # (..., B, C) teacher logits (detached here)
+                       *, temperature: float = 2.0,  # T of eq. (1), as the Sinkhorn term
+                       ) -> torch.Tensor:  # (...): sum_i |P_s[i] - P_t[i]|_1, the cost of the plan X = I
+    "Eq. (7b): the transport cost of eq. (5) with the plan fixed to the identity (mass B), a non-OT control."
+    _check_batch(student_logits, teacher_logits)
+    _check_positive("temperature", temperature)
+    P_s = F.softmax(student_logits / temperature, -1)
+    P_t = F.softmax(teacher_logits.detach() / temperature, -1)
+    return (P_s - P_t).abs().sum((-2, -1))
+
+# %% ../../nbs/papers/sinkd.ipynb
+SINK_TERMS = ("batch", "per_sample", "identity", None)
+
 def sinkd_loss(student_logits: torch.Tensor,  # (..., B, C) student logits on the distillation batch
                teacher_logits: torch.Tensor,  # (..., B, C) teacher logits on the same batch (detached)
                labels: torch.Tensor | None = None,  # (..., B') int64 labels; None = no CE term
@@ -137,13 +152,13 @@ def sinkd_loss(student_logits: torch.Tensor,  # (..., B, C) student logits on th
                divergence: str | None = "soft_ce",  # a `distillnb.divergences` name, or None for no KD term
                beta: float | torch.Tensor = 0.8,  # the scripts' beta
                w: float | torch.Tensor = 0.001,  # the Sinkhorn module's factor
-               sink: str | None = "batch",  # "batch" (eq. 5), "per_sample" (eq. 7) or None
+               sink: str | None = "batch",  # "batch" (eq. 5), "per_sample" (eq. 7), "identity" (eq. 7b) or None
                temperature: float = 2.0, eps: float = 0.1, n_iters: int = 20,  # the Sinkhorn term's T, eps, n
                log_domain: bool = False,  # batch term in the log domain
                ) -> torch.Tensor:  # (...): eq. (8) per leading index
     "Eq. (8): (1-alpha) CE + alpha KD(T_kd) + beta w Sinkhorn(T=2), per independent batch (weights may be (...) tensors)."
     _check_batch(student_logits, teacher_logits)
-    if sink not in ("batch", "per_sample", None): raise ValueError(f"`sink`: expected 'batch', 'per_sample' or None, received {sink!r}")
+    if sink not in SINK_TERMS: raise ValueError(f"`sink`: expected one of {SINK_TERMS}, received {sink!r}")
     loss = torch.zeros(student_logits.shape[:-2], dtype=student_logits.dtype, device=student_logits.device)
     if labels is not None:
         z = student_logits if labelled_logits is None else labelled_logits
@@ -157,6 +172,7 @@ def sinkd_loss(student_logits: torch.Tensor,  # (..., B, C) student logits on th
     kw = dict(temperature=temperature, eps=eps, n_iters=n_iters)
     if sink == "batch": loss = loss + beta * w * sinkhorn_loss(student_logits, teacher_logits, log_domain=log_domain, **kw)
     if sink == "per_sample": loss = loss + beta * w * per_sample_ot_loss(student_logits, teacher_logits, reduction="none", **kw).mean(-1)
+    if sink == "identity": loss = loss + beta * w * identity_plan_loss(student_logits, teacher_logits, temperature=temperature)
     return loss
 
 # %% ../../nbs/papers/sinkd.ipynb
