@@ -18,7 +18,7 @@ from ..divergences import check_logits, check_temperature, entropy, forward_kl, 
 
 # %% auto 0
 __all__ = ['WEIGHT_MODES', 'TEACHER_REGS', 'bdkd_weights', 'bdkd_student_loss', 'bdkd_teacher_loss', 'bdkd_online_step',
-           'fit_temperature', 'load_cifar']
+           'load_cifar']
 
 # %% ../../nbs/papers/bdkd.ipynb
 WEIGHT_MODES = ("hard", "sigmoid")
@@ -126,21 +126,6 @@ def bdkd_online_step(student: torch.nn.Module,  # maps x to z_S
     (L_S + L_T).backward()
     opt.step()
     return {"loss_S": L_S.detach(), "loss_T": L_T.detach(), "frac_R": w_R.mean()}
-
-# %% ../../nbs/papers/bdkd.ipynb
-def fit_temperature(logits: torch.Tensor,  # (N, C) validation logits
-                    y: torch.Tensor,  # (N,) integer labels
-                    *, bounds: tuple[float, float] = (0.05, 20.0),  # search interval for T
-                    ) -> float:  # the T minimising NLL(softmax(logits / T), y)
-    "Temperature scaling (Guo et al., 2017): the T > 0 that minimises the validation NLL."
-    from scipy.optimize import minimize_scalar
-    if logits.ndim != 2: raise ValueError(f"`logits`: expected shape (N, C), received {tuple(logits.shape)}")
-    _check_labels(y, logits)
-    z, t = logits.detach().double().cpu(), y.cpu()
-    nll = lambda logT: F.cross_entropy(z / math.exp(logT), t).item()
-    r = minimize_scalar(nll, bounds=(math.log(bounds[0]), math.log(bounds[1])), method="bounded",
-                        options={"xatol": 1e-4})
-    return math.exp(r.x)
 
 # %% ../../nbs/papers/bdkd.ipynb
 _CIFAR = {"cifar10": (["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"], ["test_batch"],

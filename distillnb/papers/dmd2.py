@@ -20,10 +20,10 @@ from ..toydiff import (N_GRID, SIGMA_MAX, MLPDenoiser, dsm_loss, edm_precond, ga
                                generate, karras_sigmas, sample_sigma, surrogate_loss, to_score, vsd_grad)
 
 # %% auto 0
-__all__ = ['dm_grad', 'dm_loss', 'fake_score_loss', 'gan_logits', 'regression_loss', 'DMD2Config', 'is_generator_turn',
-           'clip_members', 'dmd2_step', 'multistep_sigmas', 'backward_simulation', 'multistep_generate',
-           'StackedDenoiser', 'StackedHead', 'distil', 'load_images_npz', 'UNetTeacher', 'load_unet_teacher',
-           'ConvHead', 'feature_fd']
+__all__ = ['dm_grad', 'dm_loss', 'fake_score_loss', 'gan_logits', 'regression_loss', 'DMD2Config', 'member_weight', 'wmean',
+           'is_generator_turn', 'clip_members', 'dmd2_step', 'multistep_sigmas', 'backward_simulation',
+           'multistep_generate', 'StackedDenoiser', 'StackedHead', 'distil', 'load_images_npz', 'UNetTeacher',
+           'load_unet_teacher', 'ConvHead', 'feature_fd']
 
 # %% ../../nbs/papers/dmd2.ipynb
 def _per_sample(sigma, x: Tensor) -> Tensor:
@@ -97,9 +97,9 @@ def regression_loss(G: Callable,  # one-step generator (a denoiser evaluated at 
 class DMD2Config:
     "The switches of DMD / DMD2 training; the defaults are DMD2 without GAN."
     K: int = 5  # TTUR: generator update when it % K == 0; fake score on every iteration
-    lam_G: float = 0.0  # generator GAN weight (ImageNet: 3e-3)
-    lam_D: float = 0.0  # critic GAN weight (ImageNet: 1e-2)
-    lam_reg: float = 0.0  # DMD's regression weight (0.25 in DMD, 0 in DMD2)
+    lam_G: float | tuple = 0.0  # generator GAN weight (ImageNet: 3e-3); a tuple: one weight per stacked member
+    lam_D: float | tuple = 0.0  # critic GAN weight (ImageNet: 1e-2); idem
+    lam_reg: float | tuple = 0.0  # DMD's regression weight (0.25 in DMD, 0 in DMD2); idem
     lo: int = 20  # DM noise indices lo..hi (2%..98% of the grid)
     hi: int = 980
     gan_max_index: int = N_GRID  # diffusion-GAN noise indices [0, gan_max_index)
@@ -108,9 +108,25 @@ class DMD2Config:
     def __post_init__(self):
         if not (isinstance(self.K, int) and self.K >= 1): raise ValueError(f"`K`: expected an int >= 1, received {self.K!r}")
         for k in ("lam_G", "lam_D", "lam_reg"):
-            if getattr(self, k) < 0: raise ValueError(f"`{k}`: expected a weight >= 0, received {getattr(self, k)!r}")
+            v = getattr(self, k)
+            if isinstance(v, list): setattr(self, k, v := tuple(v))
+            if min(v if isinstance(v, tuple) else (v,)) < 0: raise ValueError(f"`{k}`: expected weights >= 0, received {v!r}")
+    def on(self, k: str) -> bool:
+        "Whether weight `k` is positive (for any member)."
+        v = getattr(self, k)
+        return max(v) > 0 if isinstance(v, tuple) else v > 0
     @property
-    def gan(self) -> bool: return self.lam_G > 0 or self.lam_D > 0
+    def gan(self) -> bool: return self.on("lam_G") or self.on("lam_D")
+
+def member_weight(w, n: int, ref: Tensor):
+    "A scalar weight as is; per-member weights (M,) as one weight per row of a flat batch of n = M * B rows."
+    if not isinstance(w, tuple): return w
+    if n % len(w): raise ValueError(f"`w`: expected one weight per member of a batch of {n} rows, received {len(w)} weights")
+    return torch.tensor(w, dtype=ref.dtype, device=ref.device).repeat_interleave(n // len(w))
+
+def wmean(w, v: Tensor) -> Tensor:
+    "`w * mean(v)` for a scalar weight, `mean(w * v)` for per-row weights (then the same per member)."
+    return w * v.mean() if not torch.is_tensor(w) else (w * v).mean()
 
 def is_generator_turn(it: int, K: int) -> bool:
     "TTUR: the generator is updated on iterations 0, K, 2K, ..."
@@ -146,7 +162,7 @@ def dmd2_step(it: int,  # iteration counter (decides the generator's turn)
     M = getattr(G, "n_members", 1)  # stacked members: losses are means over members, x M = sum of each member's loss
     turn = is_generator_turn(it, cfg.K)
     if cfg.gan and (head is None or x_real is None): raise ValueError("`head`, `x_real`: expected both when the GAN is on (lam_G or lam_D > 0)")
-    if cfg.lam_reg and pairs is None: raise ValueError("`pairs`: expected (z, y) regression pairs when lam_reg > 0, received None")
+    if cfg.on("lam_reg") and pairs is None: raise ValueError("`pairs`: expected (z, y) regression pairs when lam_reg > 0, received None")
     if cfg.gen_sigmas is None: x_in, s_in = SIGMA_MAX * z, SIGMA_MAX
     else: x_in, s_in = backward_simulation(G, z, torch.randint(0, len(cfg.gen_sigmas), (), generator=generator).item(),
                                            cfg.gen_sigmas, c=c, generator=generator)
@@ -156,8 +172,17 @@ def dmd2_step(it: int,  # iteration counter (decides the generator's turn)
     if turn:
         for m in critic: m.requires_grad_(False)
         L, g = dm_loss(x, real, fake, c=c, lo=cfg.lo, hi=cfg.hi, generator=generator)
-        if cfg.lam_G: L = L + cfg.lam_G * gan_g_loss(gan_logits(head, fake, x, c=c, max_index=cfg.gan_max_index, generator=generator))
-        if cfg.lam_reg: L = L + cfg.lam_reg * regression_loss(G, pairs[0], pairs[1], c=pairs[2] if len(pairs) > 2 else None)
+        if cfg.on("lam_G"):
+            d_gen = gan_logits(head, fake, x, c=c, max_index=cfg.gan_max_index, generator=generator)
+            w = member_weight(cfg.lam_G, len(d_gen), d_gen)
+            L = L + (w * gan_g_loss(d_gen) if not torch.is_tensor(w) else wmean(w, F.softplus(-d_gen)))
+        if cfg.on("lam_reg"):
+            cr = pairs[2] if len(pairs) > 2 else None
+            w = member_weight(cfg.lam_reg, len(pairs[0]), pairs[1])
+            if torch.is_tensor(w):  # per-member weights: per-sample squared error, weighted
+                e = (generate(G, pairs[0], cr) - pairs[1]) ** 2
+                L = L + wmean(w.reshape(-1, *[1] * (e.ndim - 1)), e)
+            else: L = L + w * regression_loss(G, pairs[0], pairs[1], c=cr)
         opt_G.zero_grad(set_to_none=True)
         (M * L).backward()
         clip_members(G.parameters(), cfg.clip, M)
@@ -167,7 +192,7 @@ def dmd2_step(it: int,  # iteration counter (decides the generator's turn)
         out.update(loss_G=L.detach(), g=g)
     xd = x.detach()
     Lc = fake_score_loss(fake, xd, c=c, generator=generator)
-    if cfg.lam_D:
+    if cfg.on("lam_D"):
         if len(x_real) == len(xd):  # one pass over real and fake, each member's rows kept together
             both = gan_logits(head, fake, _member_cat(x_real, xd, M), c=None if c is None else _member_cat(c_real, c, M),
                               max_index=cfg.gan_max_index, generator=generator).reshape(M, 2, -1)
@@ -175,7 +200,10 @@ def dmd2_step(it: int,  # iteration counter (decides the generator's turn)
         else:
             d_real = gan_logits(head, fake, x_real, c=c_real, max_index=cfg.gan_max_index, generator=generator)
             d_fake = gan_logits(head, fake, xd, c=c, max_index=cfg.gan_max_index, generator=generator)
-        Lc = Lc + cfg.lam_D * gan_d_loss(d_real, d_fake)
+        if isinstance(cfg.lam_D, tuple):  # per-member weights, each member's real and fake rows weighted alike
+            wr, wf = (member_weight(cfg.lam_D, len(d), d) for d in (d_real, d_fake))
+            Lc = Lc + wmean(wr, F.softplus(-d_real)) + wmean(wf, F.softplus(d_fake))
+        else: Lc = Lc + cfg.lam_D * gan_d_loss(d_real, d_fake)
     opt_fake.zero_grad(set_to_none=True)
     (M * Lc).backward()
     clip_members([p for m in critic for p in m.parameters()], cfg.clip, M)  # one norm over the critic, as the code
@@ -211,19 +239,29 @@ def multistep_generate(G: Callable, z: Tensor, sigmas, *, c: Tensor | None = Non
     return x0
 
 # %% ../../nbs/papers/dmd2.ipynb
+def _linears(net: MLPDenoiser) -> list:
+    return [net.inp] + [m for m in net.mlp.modules() if isinstance(m, nn.Linear)]
+
 class StackedDenoiser(nn.Module):
-    "`n_members` independent copies of an unconditional `MLPDenoiser` on flat batches (n_members * B, d)."
-    def __init__(self, net: MLPDenoiser, n_members: int):
+    "Independent copies of unconditional `MLPDenoiser`s on flat batches (n_members * B, d); member m copies nets[m % len(nets)]."
+    def __init__(self, net: MLPDenoiser | list, n_members: int):
         super().__init__()
-        if not isinstance(net, MLPDenoiser) or net.cls is not None or net.attn is not None or net.y_dim:
-            raise ValueError(f"`net`: expected an unconditional MLPDenoiser, received {type(net).__name__}")
-        if n_members < 1: raise ValueError(f"`n_members`: expected an int >= 1, received {n_members!r}")
+        nets = list(net) if isinstance(net, (list, tuple)) else [net]
+        for n_ in nets:
+            if not isinstance(n_, MLPDenoiser) or n_.cls is not None or n_.attn is not None or n_.y_dim:
+                raise ValueError(f"`net`: expected an unconditional MLPDenoiser, received {type(n_).__name__}")
+        if n_members < 1 or n_members % len(nets):
+            raise ValueError(f"`n_members`: expected a positive multiple of len(net) = {len(nets)}, received {n_members!r}")
+        if any(not torch.equal(n_.freqs, nets[0].freqs) or n_.sigma_data != nets[0].sigma_data for n_ in nets):
+            raise ValueError("`net`: expected equal noise embeddings and sigma_data in every net")
+        net, src = nets[0], [nets[m % len(nets)] for m in range(n_members)]  # arm-major tiling: member m = copy m // len(nets) of nets[m % len(nets)]
         self.n_members, self.dim, self.sigma_data = n_members, net.dim, net.sigma_data
-        self.register_buffer("B", net.B.detach().clone()); self.register_buffer("freqs", net.freqs.detach().clone())
-        lins = [net.inp] + [m for m in net.mlp.modules() if isinstance(m, nn.Linear)]
-        self.W = nn.ParameterList([nn.Parameter(l.weight.detach().T.expand(n_members, -1, -1).clone()) for l in lins])
-        self.b = nn.ParameterList([nn.Parameter(l.bias.detach().view(1, 1, -1).expand(n_members, -1, -1).clone()) for l in lins])
-        self.hidden = lins[-1].in_features
+        self.register_buffer("B", torch.stack([n_.B.detach() for n_ in src]).clone())  # (M, dim, n_fourier): per-member Fourier features
+        self.register_buffer("freqs", net.freqs.detach().clone())
+        lins = [_linears(n_) for n_ in src]
+        self.W = nn.ParameterList([nn.Parameter(torch.stack([l[i].weight.detach().T for l in lins]).clone()) for i in range(len(lins[0]))])
+        self.b = nn.ParameterList([nn.Parameter(torch.stack([l[i].bias.detach().view(1, -1) for l in lins]).clone()) for i in range(len(lins[0]))])
+        self.hidden = lins[0][-1].in_features
     def _trunk(self, x: Tensor, sigma) -> tuple[Tensor, Tensor]:
         M = self.n_members
         if x.ndim != 2 or x.shape[1] != self.dim or x.shape[0] % M:
@@ -231,7 +269,7 @@ class StackedDenoiser(nn.Module):
         xm, s = x.reshape(M, -1, self.dim), _per_sample(sigma, x).reshape(M, -1, 1)
         c_skip, c_out, c_in, c_noise = edm_precond(s, self.sigma_data)
         x_in, a = c_in * xm, c_noise * self.freqs
-        proj = 2 * math.pi * x_in @ self.B
+        proj = 2 * math.pi * torch.bmm(x_in, self.B)
         h = torch.cat([x_in, proj.cos(), proj.sin(), a.cos(), a.sin()], -1)
         for i, (W, b) in enumerate(zip(self.W, self.b)):
             if i == len(self.W) - 1: feat = h
@@ -246,11 +284,11 @@ class StackedDenoiser(nn.Module):
         return self._trunk(x, sigma)[0]
     def member(self, k: int) -> MLPDenoiser:
         "Member `k` as a plain `MLPDenoiser` (a copy of its weights)."
-        net = MLPDenoiser(self.dim, self.hidden, len(self.W) - 1, sigma_data=self.sigma_data, n_fourier=self.B.shape[1],
+        net = MLPDenoiser(self.dim, self.hidden, len(self.W) - 1, sigma_data=self.sigma_data, n_fourier=self.B.shape[2],
                           emb_dim=2 * len(self.freqs))
-        lins = [net.inp] + [m for m in net.mlp.modules() if isinstance(m, nn.Linear)]
+        lins = _linears(net)
         with torch.no_grad():
-            net.B.copy_(self.B); net.freqs.copy_(self.freqs)
+            net.B.copy_(self.B[k]); net.freqs.copy_(self.freqs)
             for l, W, b in zip(lins, self.W, self.b): l.weight.copy_(W[k].T); l.bias.copy_(b[k, 0])
         return net
 
@@ -273,6 +311,7 @@ def distil(G: nn.Module, fake: nn.Module,  # trainable copies of the teacher (or
            x_data: Tensor | None = None, y_data: Tensor | None = None,  # real images (and labels) for the GAN
            n_classes: int = 0,  # > 0: class-conditional, labels drawn uniformly
            pairs: tuple | None = None,  # (z, y[, c]) DMD regression set
+           member_data: bool = False,  # x_data, y_data and pairs carry a leading member axis: (M, N, ...), one set per member
            lr: float = 1e-3, lr_fake: float | None = None, betas=(0.9, 0.999), weight_decay: float = 0.01,
            seed: int = 0, callback: Callable | None = None, callback_every: int = 0) -> list:
     "Train `G` (and the critic) with DMD / DMD2 for `n_gen` generator updates; returns the callbacks' outputs."
@@ -283,15 +322,21 @@ def distil(G: nn.Module, fake: nn.Module,  # trainable copies of the teacher (or
     opt_F = torch.optim.AdamW(crit, lr if lr_fake is None else lr_fake, betas=betas, weight_decay=weight_decay, fused=fused)
     gen, logs, n = torch.Generator().manual_seed(seed), [], M * batch
     draw = lambda high: torch.randint(0, high, (n,), generator=gen)
+    if member_data:
+        for name, t in (("x_data", x_data), ("y_data", y_data)) + tuple((f"pairs[{i}]", p) for i, p in enumerate(pairs or ())):
+            if t is not None and len(t) != M: raise ValueError(f"`{name}`: expected a leading member axis of {M}, received shape {tuple(t.shape)}")
+    mem = torch.arange(M).repeat_interleave(batch)  # member of each row
+    size = lambda t: t.shape[1] if member_data else len(t)
+    pick = lambda t, j: (t[mem, j] if member_data else t[j]).to(dev)
     for it in range(n_gen * cfg.K):
         z = torch.randn(n, *z_shape, generator=gen).to(dev)
         c = draw(n_classes).to(dev) if n_classes else None
         x_real = c_real = pr = None
         if cfg.gan:
-            j = draw(len(x_data)); x_real = x_data[j].to(dev)
-            if n_classes: c_real = y_data[j].to(dev)
-        if cfg.lam_reg:
-            j = draw(len(pairs[0])); pr = tuple(p[j].to(dev) for p in pairs)
+            j = draw(size(x_data)); x_real = pick(x_data, j)
+            if n_classes: c_real = pick(y_data, j)
+        if cfg.on("lam_reg"):
+            j = draw(size(pairs[0])); pr = tuple(pick(p, j) for p in pairs)
         dmd2_step(it, G, fake, real, opt_G, opt_F, z, cfg, head=head, c=c, x_real=x_real, c_real=c_real, pairs=pr, generator=gen)
         step = it // cfg.K + 1
         if callback is not None and callback_every and it % cfg.K == 0 and step % callback_every == 0: logs.append(callback(step, G))

@@ -160,7 +160,8 @@ class FDistill:
     def __init__(self, teacher: nn.Module,  # frozen denoiser D(x, s) with .features(x, s) and .sigma_data
                  real_sampler: Callable,  # (n, generator) -> n real samples (n, d)
                  G0: Sequence[nn.Module],  # one starting generator per seed (a denoiser used at s = 80)
-                 *, divs: Sequence[str] = ("rkl", "js", "kl"),  # arms; "kl@exact": weight from the exact ratio (needs log_p)
+                 *, divs: Sequence[str] = ("rkl", "js", "kl"),  # arms; "kl@exact": weight from the exact ratio (needs log_p);
+                 # "js@shuf": the js weights permuted within each member's batch (same weights, no per-sample alignment)
                  seeds: Sequence[int] = (0, 1, 2),
                  fake0: Sequence[nn.Module] | None = None,  # starting fake scores per seed (default: the teacher)
                  batch: int = 128, K: int = 5, lr: float = 5e-4, lr_d: float = 3e-3, head_hidden: int = 64,
@@ -170,8 +171,8 @@ class FDistill:
                  kde_bw: float = 0.05):  # oracle arms: q_s by a Gaussian kernel density of the member's own batch
         for d in divs:
             _check_div(d.split("@")[0])
-            if "@" in d and (d.split("@")[1] != "exact" or log_p is None):
-                raise ValueError(f"`divs`: expected 'name' or 'name@exact' with `log_p` given, received {d!r} (log_p {'given' if log_p else 'None'})")
+            if "@" in d and not (d.split("@")[1] == "shuf" or (d.split("@")[1] == "exact" and log_p is not None)):
+                raise ValueError(f"`divs`: expected 'name', 'name@shuf' or 'name@exact' with `log_p` given, received {d!r} (log_p {'given' if log_p else 'None'})")
         if len(G0) != len(seeds): raise ValueError(f"`G0`: expected one generator per seed ({len(seeds)}), received {len(G0)}")
         if K < 2: raise ValueError(f"`K`: expected an int >= 2 (one generator turn every K iterations), received {K}")
         self.teacher, self.real_sampler, self.divs, self.seeds = teacher, real_sampler, tuple(divs), tuple(seeds)
@@ -191,6 +192,7 @@ class FDistill:
         self.bins = torch.ones(self.A * self.S, n_bins, device=device)
         self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
         self.log_p, self.kde_bw = log_p, kde_bw
+        self.perm_gen = torch.Generator().manual_seed(int(seeds[0]) + 70_000)  # own stream: the shared draws stay unchanged
         self.it, self.log = 0, []
     @property
     def M(self) -> int: return self.A * self.S
@@ -213,11 +215,12 @@ class FDistill:
             feat, d_real = self._features(xs if self.gan_weight > 0 else xs.detach(), s)
             logit = self.head(feat, detach=True)  # no gradient to the head in the generator turn
         r = density_ratio(logit.flatten()).view(self.M, self.B)
-        if any("@" in d for d in self.divs): r = self._exact_ratio(r, x.detach(), xs.detach(), s)
+        if any(d.endswith("@exact") for d in self.divs): r = self._exact_ratio(r, x.detach(), xs.detach(), s)
         if self.norm["ratio_norm"]:
             r, self.bins = normalize_ratio(r, sigma_bins(s, self.bins.shape[-1], spacing=self.norm["spacing"]), self.bins, self.norm["ema_rate"])
         h = torch.cat([h_func(r.view(self.A, self.S, self.B)[a], div.split("@")[0]) for a, div in enumerate(self.divs)]).view(self.M, self.B)
         if self.norm["h_norm"]: h = normalize_h(h)
+        h = self._shuffle(h)
         g = vsd_grad(x.flatten(0, 1), d_real.detach().flatten(0, 1), d_fake.flatten(0, 1), h.flatten())
         loss = surrogate_loss(x.flatten(0, 1), g, "sum") / (self.B * d)  # = sum over members of DMD2's mean surrogate
         if self.gan_weight > 0: loss = loss + self.gan_weight * torch.nn.functional.softplus(-logit).mean(1).sum()
@@ -230,8 +233,16 @@ class FDistill:
         log_q = torch.logsumexp(-d2 / (2 * v), -1) - math.log(self.B) - 0.5 * d * torch.log(2 * math.pi * v[..., 0])
         log_r = self.log_p(xs.flatten(0, 1), s.flatten()).view(self.M, self.B) - log_q
         exact = density_ratio(log_r.flatten().float()).view(self.M, self.B)
-        arm = torch.tensor(["@" in dv for dv in self.divs], device=r.device).repeat_interleave(self.S)[:, None]
+        arm = torch.tensor([dv.endswith("@exact") for dv in self.divs], device=r.device).repeat_interleave(self.S)[:, None]
         return torch.where(arm, exact, r)
+    def _shuffle(self, h: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        "The '@shuf' arms' weights (M, n) permuted within each member's batch; the other arms' weights unchanged."
+        shuf = [dv.endswith("@shuf") for dv in self.divs]
+        if not any(shuf): return h
+        g = self.perm_gen if generator is None else generator
+        perm = torch.stack([torch.randperm(h.shape[1], generator=g) for _ in range(self.M)]).to(h.device)
+        arm = torch.tensor(shuf, device=h.device).repeat_interleave(self.S)[:, None]
+        return torch.where(arm, h.gather(1, perm), h)
     def critic_turn(self) -> dict:
         d = self.teacher.dim
         with torch.no_grad(): x = self._gen(self._noise(d))
@@ -257,6 +268,26 @@ class FDistill:
             step = i // self.K + 1
             if callback is not None and every and (i + 1) % self.K == 0 and step % every == 0: callback(self, step)
         return self
+    @torch.no_grad()
+    def diagnose(self, n: int = 1024, seed: int = 0) -> dict:
+        "One batch per member (same draws for all): sigma, exact log p_s(x_s), logit, exact log-ratio (KDE q_s), weight h."
+        if self.log_p is None: raise ValueError("`log_p`: expected the exact teacher log-density for the diagnostics, received None")
+        g, d = torch.Generator().manual_seed(seed), self.teacher.dim
+        x = self._gen(torch.randn(n, d, generator=g).to(self.dev).expand(self.M, n, d))
+        s = sample_sigma(n, 20, 980, generator=g)[0].to(self.dev).expand(self.M, n)
+        xs = x + s[..., None] * torch.randn(n, d, generator=g).to(self.dev)
+        feat = _teacher_feat_out(self.teacher, xs.flatten(0, 1), s.flatten())[0].view(self.M, n, -1)
+        logit = self.head(feat).reshape(self.M, n)
+        log_p = self.log_p(xs.flatten(0, 1), s.flatten()).view(self.M, n)
+        v = (s ** 2 + self.kde_bw ** 2)[..., None]  # q_s by a Gaussian kernel density of the member's own n samples
+        log_q = (torch.logsumexp(-((xs[:, :, None] - x[:, None]) ** 2).sum(-1) / (2 * v), -1) - math.log(n)
+                 - 0.5 * d * torch.log(2 * math.pi * v[..., 0]))
+        r = density_ratio(logit.flatten()).view(self.M, n)
+        if self.norm["ratio_norm"]:
+            r, _ = normalize_ratio(r, sigma_bins(s, self.bins.shape[-1], spacing=self.norm["spacing"]), torch.ones_like(self.bins), 0.0)
+        h = torch.cat([h_func(r.view(self.A, self.S, n)[a], dv.split("@")[0]) for a, dv in enumerate(self.divs)]).view(self.M, n)
+        h = self._shuffle(normalize_h(h) if self.norm["h_norm"] else h, g)
+        return {k: t.cpu() for k, t in dict(sigma=s, log_p=log_p, logit=logit, log_ratio=log_p - log_q, h=h).items()}
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> Tensor:
         "`n` samples of every member from the same noise: (M, n, d)."

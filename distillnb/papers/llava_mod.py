@@ -15,15 +15,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..divergences import get_divergence
-from ..lm import make_moe_lm
+from ..lm import dpo_loss, kto_pair_loss, make_moe_lm, router_aux_loss, sequence_logprob, shifted_targets, upcycle
 from ..train import batch_indices, fit
 
 # %% auto 0
-__all__ = ['FFN_MODULES', 'PatchEncoder', 'make_projector', 'MLLM', 'mllm_labels', 'upcycle', 'router_aux_loss', 'mimic_loss',
-           'lm_loss', 'sequence_logprob', 'preference_distillation_loss', 'kto_pair_loss', 'set_trainable',
-           'mimic_step', 'reference_logps', 'preference_step', 'CLIPPatchEncoder', 'clip_patch_encoder',
-           'load_projector', 'load_llava_conversations', 'load_preference_pairs', 'encode_response', 'encode_batch',
-           'image_loader', 'train_llava_mod', 'pope_answers']
+__all__ = ['FFN_MODULES', 'PatchEncoder', 'make_projector', 'MLLM', 'mllm_labels', 'mimic_loss', 'lm_loss',
+           'preference_distillation_loss', 'set_trainable', 'mimic_step', 'reference_logps', 'preference_step',
+           'CLIPPatchEncoder', 'clip_patch_encoder', 'load_projector', 'load_llava_conversations',
+           'load_preference_pairs', 'encode_response', 'encode_batch', 'image_loader', 'train_llava_mod',
+           'pope_answers']
 
 # %% ../../nbs/papers/llava-mod.ipynb
 class PatchEncoder(nn.Module):
@@ -85,83 +85,6 @@ def mllm_labels(labels: Tensor, n_visual: int, ignore_index: int = -100) -> Tens
     return torch.cat([labels.new_full((len(labels), n_visual), ignore_index), labels], 1)
 
 # %% ../../nbs/papers/llava-mod.ipynb
-def _moe_layer_ids(mode, n_layer):
-    if mode == "sparse": return list(range(0, n_layer, 2))
-    if mode == "dense": return list(range(n_layer))
-    ids = sorted(set(int(i) for i in mode))
-    if not ids or ids[0] < 0 or ids[-1] >= n_layer:
-        raise ValueError(f"`moe_layers`: expected 'sparse', 'dense' or layer indices in [0, {n_layer}), received {mode!r}")
-    return ids
-
-def upcycle(dense_lm: nn.Module,  # a MistralForCausalLM (e.g. make_lm(..., family="mistral"))
-            *, n_experts: int = 4,  # E, experts per MoE layer
-            top_k: int = 2,  # k, experts per token
-            moe_layers="sparse",  # "sparse" (0, 2, 4, ...: the paper), "dense" (every layer: Mixtral) or indices
-            aux_coef: float = 0.01,  # router_aux_loss_coef stored in the config
-            router_std: float = 0.02,  # std of the new router weights
-            seed: int | None = None,  # draws the router
-            ) -> nn.Module:  # a MixtralForCausalLM computing the dense model's function
-    "Sparse upcycling: copy each dense FFN into every expert of a new MoE layer (new random router); keep the rest."
-    c = dense_lm.config
-    layers = getattr(getattr(dense_lm, "model", None), "layers", None)
-    if layers is None or not all(hasattr(l.mlp, "gate_proj") for l in layers):
-        raise ValueError(f"`dense_lm`: expected a Mistral-style LM with gate/up/down FFNs, received {type(dense_lm).__name__}")
-    ids = _moe_layer_ids(moe_layers, c.num_hidden_layers)
-    rope = (getattr(c, "rope_parameters", None) or {}).get("rope_theta", getattr(c, "rope_theta", 1e4))
-    moe = make_moe_lm(c.vocab_size - 1, c.max_position_embeddings - 1, n_layer=c.num_hidden_layers, width=c.hidden_size,
-                      n_head=c.num_attention_heads, n_experts=n_experts, top_k=top_k, aux_coef=aux_coef, seed=seed,
-                      intermediate_size=c.intermediate_size, num_key_value_heads=c.num_key_value_heads,
-                      head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
-                      hidden_act=c.hidden_act, rms_norm_eps=c.rms_norm_eps, rope_theta=rope,
-                      tie_word_embeddings=c.tie_word_embeddings).to(next(dense_lm.parameters()).dtype)
-    missing, unexpected = moe.load_state_dict({k: v for k, v in dense_lm.state_dict().items() if ".mlp." not in k}, strict=False)
-    if unexpected or not all(".mlp." in k for k in missing):
-        raise ValueError(f"`dense_lm`: expected Mistral/Llama-style weights (no attention biases, as Qwen has), "
-                         f"received extra {unexpected[:3]} / missing {[k for k in missing if '.mlp.' not in k][:3]}")
-    g = torch.Generator().manual_seed(0 if seed is None else seed)
-    with torch.no_grad():
-        for i, (ld, lm) in enumerate(zip(dense_lm.model.layers, moe.model.layers)):
-            if i not in ids:
-                lm.mlp = copy.deepcopy(ld.mlp)  # dense layer: the same FFN module
-                continue
-            W = torch.cat([ld.mlp.gate_proj.weight, ld.mlp.up_proj.weight], 0)
-            lm.mlp.experts.gate_up_proj.copy_(W.expand(n_experts, -1, -1))
-            lm.mlp.experts.down_proj.copy_(ld.mlp.down_proj.weight.expand(n_experts, -1, -1))
-            lm.mlp.gate.weight.copy_(torch.randn(lm.mlp.gate.weight.shape, generator=g) * router_std)
-    moe.config.moe_layers = ids
-    return moe.to(next(dense_lm.parameters()).device).train(dense_lm.training)
-
-# %% ../../nbs/papers/llava-mod.ipynb
-def router_aux_loss(router_logits,  # (N, E) logits of one MoE layer, or a tuple of them (one per layer)
-                    *, top_k: int = 2,  # k (used by assignment="topk")
-                    mask: Tensor | None = None,  # (N,) bool: the valid token positions
-                    assignment: str = "top1",  # "top1" (DeepSpeed, Eq. 2) or "topk" (transformers' Mixtral)
-                    ) -> Tensor:  # scalar, summed over the layers
-    "Eq. (2): E * sum_e f_e P_e per MoE layer over the valid tokens, summed over layers."
-    if assignment not in ("top1", "topk"): raise ValueError(f"`assignment`: expected 'top1' or 'topk', received {assignment!r}")
-    layers = router_logits if isinstance(router_logits, (tuple, list)) else (router_logits,)
-    total = 0.0
-    for z in layers:
-        if z.ndim != 2: raise ValueError(f"`router_logits`: expected (N, E) per layer, received {tuple(z.shape)}")
-        w = torch.ones(len(z), dtype=torch.float32, device=z.device) if mask is None else mask.reshape(-1).to(z.device, torch.float32)
-        if len(w) != len(z): raise ValueError(f"`mask`: expected {len(z)} positions, received {len(w)}")
-        r = F.softmax(z.float(), -1)
-        chosen = r.topk(1 if assignment == "top1" else top_k, -1).indices
-        f = torch.zeros_like(r).scatter_(-1, chosen, 1.0)
-        n = w.sum().clamp_min(1)
-        total = total + z.shape[1] * ((w @ f) / n * (w @ r) / n).sum()
-    return total
-
-# %% ../../nbs/papers/llava-mod.ipynb
-def _shifted(logits, labels, ignore_index, shift=True):
-    "(scored logits, their target tokens, mask): position t-1 predicts labels[t] (shift=False: the official unshifted mask)."
-    if logits.shape[:-1] != labels.shape:
-        raise ValueError(f"`labels`: expected shape {tuple(logits.shape[:-1])} (the logits'), received {tuple(labels.shape)}")
-    if shift: logits, labels = logits[:, :-1], labels[:, 1:]
-    if logits.dtype != torch.float64: logits = logits.float()  # bf16/fp16 logits scored in float32
-    m = labels != ignore_index
-    return logits, labels.masked_fill(~m, 0), m
-
 def mimic_loss(student_logits: Tensor,  # (n, L, V)
                teacher_logits: Tensor,  # (n, L, V), same positions and vocabulary
                labels: Tensor,  # (n, L): response tokens, ignore_index elsewhere (image, question, padding)
@@ -172,53 +95,24 @@ def mimic_loss(student_logits: Tensor,  # (n, L, V)
     "Eq. (3): forward KL(teacher || student) per scored next-token prediction, averaged over the response."
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"`teacher_logits`: expected shape {tuple(student_logits.shape)}, received {tuple(teacher_logits.shape)}")
-    s, _, m = _shifted(student_logits, labels, ignore_index, shift)
-    t, _, _ = _shifted(teacher_logits, labels, ignore_index, shift)
+    s, _, m = shifted_targets(student_logits, labels, ignore_index, shift)
+    t, _, _ = shifted_targets(teacher_logits, labels, ignore_index, shift)
     return get_divergence("forward_kl")(s, t, mask=m, temperature=temperature)
 
 def lm_loss(logits: Tensor, labels: Tensor, *, ignore_index: int = -100) -> Tensor:
     "Next-token cross-entropy on the scored positions (Hugging Face's shifted LM loss)."
-    s, y, m = _shifted(logits, labels, ignore_index)
+    s, y, m = shifted_targets(logits, labels, ignore_index)
     ce = F.cross_entropy(s.reshape(-1, s.shape[-1]), y.reshape(-1), reduction="none")
     return (ce * m.reshape(-1)).sum() / m.sum().clamp_min(1)
 
 # %% ../../nbs/papers/llava-mod.ipynb
-def sequence_logprob(logits: Tensor,  # (n, L, V)
-                     labels: Tensor,  # (n, L): response tokens, ignore_index elsewhere
-                     *, ignore_index: int = -100,
-                     average: bool = False,  # mean instead of sum over the response tokens
-                     ) -> Tensor:  # (n,)
-    "log pi(y | I, x): sum over the scored tokens of log-softmax(logits[t-1])[labels[t]] (shifted, as in the DPO code)."
-    s, y, m = _shifted(logits, labels, ignore_index)
-    lp = F.log_softmax(s, -1).gather(-1, y[..., None])[..., 0] * m
-    return lp.sum(-1) / m.sum(-1).clamp_min(1) if average else lp.sum(-1)
-
-def _check_logps(**kw):
-    shapes = {k: tuple(v.shape) for k, v in kw.items()}
-    ref = shapes["policy_chosen_logps"]
-    if len(ref) != 1 or any(s != ref for s in shapes.values()):
-        raise ValueError(f"`reference_rejected_logps`: expected four (n,) tensors of one shape, received {shapes}")
-
 def preference_distillation_loss(policy_chosen_logps: Tensor,  # (n,) log pi_S(y_w)
                                  policy_rejected_logps: Tensor,  # (n,) log pi_S(y_l)
                                  reference_chosen_logps: Tensor,  # (n,) log pi_T(y_w): the teacher (LLaVA-MoD)
                                  reference_rejected_logps: Tensor,  # (n,) log pi_T(y_l)
                                  *, beta: float = 0.1) -> Tensor:  # scalar mean over pairs
-    "Eq. (4): -log sigmoid(beta [(log pi_S(y_w) - log pi_T(y_w)) - (log pi_S(y_l) - log pi_T(y_l))]), averaged."
-    _check_logps(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
-                 reference_chosen_logps=reference_chosen_logps, reference_rejected_logps=reference_rejected_logps)
-    if not (isinstance(beta, (int, float)) and beta > 0): raise ValueError(f"`beta`: expected a number > 0, received {beta!r}")
-    h = beta * ((policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps))
-    return -F.logsigmoid(h).mean()
-
-def kto_pair_loss(policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
-                  reference_rejected_logps: Tensor, *, beta: float = 0.1) -> Tensor:
-    "The released script's `kto_pair` loss (its batch-mean KL estimates are not detached, as in the code)."
-    _check_logps(policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
-                 reference_chosen_logps=reference_chosen_logps, reference_rejected_logps=reference_rejected_logps)
-    r_w, r_l = policy_chosen_logps - reference_chosen_logps, policy_rejected_logps - reference_rejected_logps
-    kl_w, kl_l = r_w.mean().clamp(min=0), r_l.mean().clamp(min=0)
-    return torch.cat([1 - torch.sigmoid(beta * (r_w - kl_l)), 1 - torch.sigmoid(beta * (kl_w - r_l))]).mean()
+    "Eq. (4): DPO with the teacher as the reference (the toolkit's `dpo_loss`), averaged over the pairs."
+    return dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta=beta)
 
 # %% ../../nbs/papers/llava-mod.ipynb
 FFN_MODULES = (".mlp.",)  # the official train_modules (gate/up/down projections, experts, router `wg`) in HF names

@@ -20,9 +20,9 @@ from ..toydiff import cfg
 
 # %% auto 0
 __all__ = ['ABAR_T', 'sd_alphas_cumprod', 'add_noise', 'predict_original', 'denoiser_to_eps', 'guided_eps', 'vsd_score_gradient',
-           'vsd_loss', 'lora_loss', 'sample_guidance_scale', 'pgsb_draws', 'pgsb_step', 'nasa_attention', 'output_cfg',
-           'embedding_subtraction', 'NASAAttnProcessor', 'apply_nasa', 'StackedDenoiser', 'clip_grad_per_member',
-           'load_prompt_embeds', 'train_pgsb']
+           'vsd_loss', 'lora_loss', 'sample_guidance_scale', 'pgsb_draws', 'pgsb_step', 'prompt_digit_mask',
+           'clamped_clip_loss', 'nasa_attention', 'output_cfg', 'embedding_subtraction', 'NASAAttnProcessor',
+           'apply_nasa', 'StackedDenoiser', 'clip_grad_per_member', 'load_prompt_embeds', 'train_pgsb']
 
 # %% ../../nbs/papers/snoopi.ipynb
 ABAR_T = 0.0047  # SwiftBrush's hard-coded abar_999 of SD's scaled-linear schedule
@@ -103,12 +103,13 @@ def sample_guidance_scale(n: int,  # batch size
     return k_min + (k_max - k_min) * u
 
 def pgsb_draws(n: int, shape: tuple, *, T: int = 999, t_range: tuple = (20, 980), p_uncond: float = 0.1,
+               drop_per_batch: bool = True,  # the script: one coin for the whole batch (`random.random() < 0.1`)
                generator: torch.Generator | None = None) -> dict:
     "The random inputs of one step for `n` samples of `shape`: z, t (VSD), eps, t2 (fake), eps2, drop (empty prompt)."
     r = lambda: torch.randn(n, *shape, generator=generator)
     return dict(z=r(), t=torch.randint(t_range[0], t_range[1] + 1, (n,), generator=generator), eps=r(),
                 t2=torch.randint(0, T + 1, (n,), generator=generator), eps2=r(),
-                drop=torch.rand(n, generator=generator) < p_uncond)
+                drop=(torch.rand(1 if drop_per_batch else n, generator=generator) < p_uncond).expand(n))
 
 def pgsb_step(student: Callable, teacher: Callable, fake: Callable,  # eps(x_t, t, c) models
               *, c: Tensor, null_c: Tensor,  # prompts and the empty prompt (same batch size)
@@ -116,8 +117,10 @@ def pgsb_step(student: Callable, teacher: Callable, fake: Callable,  # eps(x_t, 
               z: Tensor, t: Tensor, eps: Tensor, t2: Tensor, eps2: Tensor, drop: Tensor,  # from `pgsb_draws`
               k_teacher, k_fake="same",  # scales (number or (B,)); "same": k_fake = k_teacher (PG-SB, SB script)
               n_members: int = 1,  # rows grouped by independent student/fake pairs (losses: mean per member, summed)
+              clip_loss: Callable | None = None,  # x0 -> SBv2's clamped CLIP loss (per member, summed); None: off
+              w_clip: float = 0.1,  # its weight (SBv2 / PG-SB: 0.1)
               ) -> dict:
-    "One PG-SB step (eqs. 1-5): {'loss_student', 'loss_fake', 'x0', 'g'}; backpropagate each loss separately."
+    "One PG-SB step (eqs. 1-5, 7): {'loss_student', 'loss_fake', 'x0', 'g'}; backpropagate each loss separately."
     if len(c) != len(z) or len(null_c) != len(z): raise ValueError(f"`c`, `null_c`: expected {len(z)} rows, received {len(c)} and {len(null_c)}")
     abar = torch.as_tensor(alphas_cumprod).to(z)
     T = len(abar) - 1
@@ -129,8 +132,28 @@ def pgsb_step(student: Callable, teacher: Callable, fake: Callable,  # eps(x_t, 
         g = vsd_score_gradient(e_real, e_fake, abar[t])  # eq. (3) / (5)
     c2 = torch.where(_b(drop, c).bool() if c.ndim > 1 else drop, null_c, c)  # 10% empty prompts for the fake
     x_t2 = add_noise(x0.detach(), eps2, abar[t2])
-    return dict(loss_student=vsd_loss(x0, g, n_members=n_members),
+    loss_s = vsd_loss(x0, g, n_members=n_members)
+    if clip_loss is not None: loss_s = loss_s + w_clip * clip_loss(x0)  # eq. (7)
+    return dict(loss_student=loss_s,
                 loss_fake=lora_loss(fake(x_t2, t2, c2), eps2, abar[t2], n_members=n_members), x0=x0, g=g)
+
+# %% ../../nbs/papers/snoopi.ipynb
+def prompt_digit_mask(tokens: Tensor,  # (B, L) token ids of the toolkit's vocabulary
+                      vocab: list, words: dict) -> Tensor:  # the toolkit's VOCAB and WORDS
+    "(B, 10) bool: the digits each prompt describes (the intersection of its words' digit sets; BOS/PAD: all)."
+    M = torch.ones(len(vocab), 10, dtype=torch.bool)
+    for i, w in enumerate(vocab):
+        if w in words: M[i] = torch.tensor([k in words[w] for k in range(10)])
+    return M.to(tokens.device)[tokens].all(1)
+
+def clamped_clip_loss(logits: Tensor,  # (B, 10) the classifier's logits on the student's images
+                      mask: Tensor,  # (B, 10) bool: the digits the prompt describes
+                      tau: float = 0.37,  # SBv2's margin
+                      *, n_members: int = 1) -> Tensor:
+    "Eq. (7): `max(0, 1 - s - tau)`, `s` = the probability of the prompt's digits; mean per member, summed."
+    if logits.shape != mask.shape: raise ValueError(f"`mask`: expected shape {tuple(logits.shape)}, received {tuple(mask.shape)}")
+    s = (logits.softmax(-1) * mask).sum(-1)
+    return F.relu(1 - s - tau).reshape(n_members, -1).mean(1).sum()
 
 # %% ../../nbs/papers/snoopi.ipynb
 def nasa_attention(Q: Tensor,  # (B, n_q, d) queries

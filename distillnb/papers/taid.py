@@ -20,13 +20,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..divergences import forward_kl, soft_ce
+from ..divergences import forward_kl, get_divergence, register_divergence, soft_ce
 from ..lm import DistillationTrainer, align_vocab, lm_vocab, load_pair, next_token_logprobs
 from ..train import batch_indices, fit, get_device
 
 # %% auto 0
-__all__ = ['OBJECTIVES', 'GENERATION_PROMPTS', 'ARMS', 'taid_target', 'taid_loss', 't_linear', 'TAIDSchedule', 'distill_taid',
-           'LMStack', 'TAIDTrainer', 'ultrachat_examples', 'pad_examples', 'heldout_metrics', 'run_paper']
+__all__ = ['OBJECTIVES', 'GENERATION_PROMPTS', 'ARMS', 'taid_target', 'taid_loss', 'taid_ce', 't_linear', 'TAIDSchedule',
+           'distill_taid', 'LMStack', 'TAIDTrainer', 'ultrachat_examples', 'pad_examples', 'heldout_metrics',
+           'run_paper']
 
 # %% ../../nbs/papers/taid.ipynb
 def _check_t(t):
@@ -63,14 +64,19 @@ def taid_loss(student_logits: Tensor,  # (..., V) b (trainable)
               mask: Tensor | None = None,  # (...) positions to score
               temperature: float = 1.0,
               reduction: str = "mean",  # "mean" | "sum" | "none"
-              objective: str = "kl",  # "kl": eq. (2) as the paper writes it; "ce": the code's soft cross-entropy
+              objective: str = "ce",  # "ce": the official code's soft cross-entropy to p_t; "kl": eq. (2) as written
               ) -> Tensor:
-    "Eq. (2): KL(p_t || q_theta) averaged over the scored positions (or the soft cross-entropy to p_t)."
+    "Eq. (2): the soft cross-entropy to p_t (objective='ce', the code) or KL(p_t || q_theta) ('kl'), over scored positions."
     if objective not in OBJECTIVES: raise ValueError(f"`objective`: expected one of {OBJECTIVES}, received {objective!r}")
     if temperature <= 0: raise ValueError(f"`temperature`: expected a number > 0, received {temperature!r}")
     lt = taid_target(student_logits, teacher_logits, t, temperature=temperature)
     div = forward_kl if objective == "kl" else soft_ce  # both: KL/CE of softmax(student) to the target p_t
     return div(student_logits / temperature, lt, mask=mask, reduction=reduction)
+
+@register_divergence("taid_ce")
+def taid_ce(lq, lp, t: float = 1.0):
+    "-sum p_t log q with p_t TAID's target: the registered `taid` (a KL) plus the entropy of p_t; the same gradient."
+    return get_divergence("soft_ce").formula(lq, taid_target(lq, lp, float(_check_t(t))))
 
 # %% ../../nbs/papers/taid.ipynb
 def t_linear(n: int, N: int, t_start: float = 0.4, t_end: float = 1.0) -> float:
@@ -124,7 +130,7 @@ def distill_taid(student: nn.Module,  # made by make_lm (trained in place)
                  temperature: float = 1.0, clip: float | None = None, progress: bool | None = None,
                  t_start: float = 0.4, t_end: float = 1.0, alpha: float = 5e-4, beta: float = 0.99,
                  adaptive: bool = True,  # False: t on the linear floor
-                 objective: str = "kl",  # the value fed to the schedule: "kl" (paper) or "ce" (code)
+                 objective: str = "ce",  # the value trained on, returned and fed to the schedule: "ce" (code) or "kl" (paper)
                  ) -> tuple[list[float], list[float]]:  # (J per step, t used at each step)
     "Token-level TAID on fixed sequences (eqs. 1-4), with the batches of the toolkit's `distill` for the same seed."
     sched = TAIDSchedule(t_start, t_end, alpha, beta, adaptive)
@@ -202,11 +208,13 @@ class TAIDTrainer(DistillationTrainer):
     def __init__(self, *args, teacher: nn.Module,
                  t_start: float = 0.4, t_end: float = 1.0, alpha: float = 5e-4, beta: float = 0.99,
                  adaptive: bool = True,  # False: TAID w/o adaptive update (t on the linear floor)
+                 objective: str = "ce",  # the loss trained on and fed to the schedule: "ce" (official code) or "kl" (eq. 2)
                  **kwargs):  # DistillationTrainer's (temperature, n_vocab, ...) and Trainer's arguments
         if kwargs.pop("kd_weight", 1.0) != 1.0:
             raise ValueError("`kd_weight`: expected 1.0 (TAID trains by pure distillation, as the paper), received another value")
-        if "divergence" in kwargs: raise ValueError("`divergence`: TAIDTrainer always uses 'taid'; do not pass one")
-        super().__init__(*args, teacher=teacher, divergence="taid", **kwargs)
+        if "divergence" in kwargs: raise ValueError("`divergence`: TAIDTrainer always uses 'taid_ce' or 'taid'; do not pass one")
+        if objective not in OBJECTIVES: raise ValueError(f"`objective`: expected one of {OBJECTIVES}, received {objective!r}")
+        super().__init__(*args, teacher=teacher, divergence="taid_ce" if objective == "ce" else "taid", **kwargs)
         self.taid, self.taid_log = TAIDSchedule(t_start, t_end, alpha, beta, adaptive), []
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -283,7 +291,8 @@ def heldout_metrics(student: nn.Module, teacher: nn.Module, examples: list[dict]
 
 ARMS = {  # arm -> (registered divergence, what it is)
     "fkl": ("forward_kl", "forward KL"), "rkl": ("reverse_kl", "reverse KL"),
-    "skew_kl": ("skew_forward_kl", "skew KL"), "taid": ("taid", "TAID"), "taid_linear": ("taid", "TAID w/o adaptive")}
+    "skew_kl": ("skew_forward_kl", "skew KL"), "taid": ("taid_ce", "TAID"), "taid_linear": ("taid_ce", "TAID w/o adaptive"),
+    "taid_kl": ("taid", "TAID, schedule fed the KL")}
 
 def run_paper(P: dict,  # the "paper" preset (paths, arms, TAID and optimizer settings)
               seeds: list[int], *, device: str = "auto") -> dict:  # {arm: {metric: [per-seed values]}}
@@ -314,7 +323,8 @@ def run_paper(P: dict,  # the "paper" preset (paths, arms, TAID and optimizer se
                                   data_collator=partial(pad_examples, pad_id=pad), n_vocab=pair.n_vocab)
                     if arm.startswith("taid"):
                         tr = TAIDTrainer(**common, t_start=P["t_start"], t_end=P["t_end"], alpha=P["taid_alpha"],
-                                         beta=P["beta"], adaptive=arm == "taid")
+                                         beta=P["beta"], adaptive=arm != "taid_linear",
+                                         objective="kl" if arm == "taid_kl" else P["objective"])
                     else:
                         tr = DistillationTrainer(**common, divergence=ARMS[arm][0],
                                                  divergence_params={"alpha": P["skew_alpha"]} if arm == "skew_kl" else None)

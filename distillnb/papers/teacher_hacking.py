@@ -16,15 +16,15 @@ from torch import Tensor, nn
 
 from ..data import HMMOracle
 from ..divergences import get_divergence
-from ..lm import (_cache_kw, _check_x, _draw, _n_pos, check_tokenizers, lm_kl, lm_logits, lm_vocab, next_token_logprobs,
-                         response_mask, sample_lm)
-from ..train import fit
+from ..lm import (check_tokenizers, lm_kl, lm_logits, lm_vocab, next_token_logprobs, response_mask, sample_lm,
+                         sample_with_logprobs)
+from ..train import epoch_batches, fit
 
 # %% auto 0
-__all__ = ['PAPER_DIVERGENCES', 'SOURCES', 'distillation_loss', 'epoch_batches', 'sample_with_logprobs', 'ResponseSource',
-           'lm_forward', 'run_distillation', 'sequence_kl', 'KLProbe', 'golden_rise', 'fit_power_law',
-           'power_law_deviation', 'diversity_arm', 'load_prompts', 'load_trio', 'response_positions',
-           'seq2seq_logprobs', 'seq2seq_sample', 'Seq2SeqSource', 'seq2seq_forward', 'Seq2SeqKLProbe']
+__all__ = ['PAPER_DIVERGENCES', 'SOURCES', 'distillation_loss', 'ResponseSource', 'lm_forward', 'run_distillation', 'sequence_kl',
+           'KLProbe', 'golden_rise', 'fit_power_law', 'power_law_deviation', 'diversity_arm', 'load_prompts',
+           'load_trio', 'response_positions', 'seq2seq_logprobs', 'seq2seq_sample', 'Seq2SeqSource', 'seq2seq_forward',
+           'Seq2SeqKLProbe']
 
 # %% ../../nbs/papers/teacher-hacking.ipynb
 PAPER_DIVERGENCES = ("forward_kl", "reverse_kl", "js")  # D in eq. (1); any registered name is accepted
@@ -37,51 +37,6 @@ def distillation_loss(student_logits: Tensor,  # (n, T, V) pi_theta's logits at 
                       **params) -> Tensor:  # e.g. beta=0.5 for the generalised JSD
     "Eq. (1) per response token: the mean over masked positions of D(pi_T(.|x, y<t), pi_theta(.|x, y<t))."
     return get_divergence(divergence)(student_logits, teacher_logits.detach(), mask=mask, temperature=temperature, **params)
-
-# %% ../../nbs/papers/teacher-hacking.ipynb
-def epoch_batches(n: int,  # rows of the data set (or prompts in the pool)
-                  batch_size: int, n_steps: int,
-                  *, seed: int) -> Tensor:  # (n_steps, batch_size) int64
-    "Indices of `n_steps` batches that walk through random permutations of range(n), one permutation per epoch."
-    if n < 1 or batch_size < 1 or n_steps < 0:
-        raise ValueError(f"`n`, `batch_size`, `n_steps`: expected n >= 1, batch_size >= 1, n_steps >= 0, received {n}, {batch_size}, {n_steps}")
-    g = torch.Generator().manual_seed(seed)
-    n_epochs = -(-n_steps * batch_size // n)
-    order = torch.cat([torch.randperm(n, generator=g) for _ in range(n_epochs)]) if n_epochs else torch.zeros(0, dtype=torch.long)
-    return order[:n_steps * batch_size].view(n_steps, batch_size)
-
-# %% ../../nbs/papers/teacher-hacking.ipynb
-def sample_with_logprobs(model: nn.Module,  # made by make_lm (BOS = V)
-                         prompts: Tensor,  # (n, L0) token ids
-                         R: int,  # response tokens to draw
-                         *, seed: int,  # the same seed gives the same tokens as sample_lm(model, prompts, R, seed=seed)
-                         batch_size: int = 1024,
-                         ) -> tuple[Tensor, Tensor]:  # (n, L0 + R) tokens and (n, R, V) float32 log-probs, on CPU
-    "`sample_lm` at temperature 1 that also returns the model's next-token log-probs at the response positions."
-    V = lm_vocab(model)
-    prompts = _check_x(prompts, V, name="prompts")
-    if R < 1 or prompts.shape[1] + R > _n_pos(model) - 1:
-        raise ValueError(f"`R`: expected 1 <= R and prompt length + R <= {_n_pos(model) - 1}, received {prompts.shape[1]} + {R}")
-    u = torch.rand(len(prompts), R, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-    dv, kw, xs, lps = next(model.parameters()).device, _cache_kw(model), [], []
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for i in range(0, len(prompts), batch_size):
-                x, ub = prompts[i:i + batch_size].to(dv), u[i:i + batch_size].to(dv)
-                inp, cache, out, lp = torch.cat([x.new_full((len(x), 1), V), x], 1), None, [x], []
-                for t in range(R):
-                    o = model(input_ids=inp, use_cache=True, **{kw: cache})
-                    cache = o["cache"] if "cache" in o else o["past_key_values"]
-                    logits = o.logits[:, -1, :V]
-                    lp.append(F.log_softmax(logits.float(), -1))
-                    inp = _draw(logits, ub[:, t], 1.0)[:, None]
-                    out.append(inp)
-                xs.append(torch.cat(out, 1).cpu()); lps.append(torch.stack(lp, 1).cpu())
-    finally:
-        model.train(training)
-    return torch.cat(xs), torch.cat(lps)
 
 # %% ../../nbs/papers/teacher-hacking.ipynb
 SOURCES = ("offline", "teacher", "student")
