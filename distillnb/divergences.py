@@ -15,7 +15,7 @@ import torch.nn.functional as F
 # %% auto 0
 __all__ = ['REDUCTIONS', 'DIVERGENCES', 'check_logits', 'check_temperature', 'reduce_positions', 'log_probs',
            'register_divergence', 'get_divergence', 'forward_kl', 'reverse_kl', 'soft_ce', 'entropy', 'check_unit',
-           'js', 'tv', 'skew_forward_kl', 'skew_reverse_kl', 'taid', 'sinkhorn', 'sinkhorn_cost']
+           'js', 'tv', 'skew_forward_kl', 'skew_reverse_kl', 'taid', 'taid_ce', 'sinkhorn', 'sinkhorn_cost']
 
 # %% ../nbs/00_divergences.ipynb
 REDUCTIONS = ("mean", "sum", "none")
@@ -177,13 +177,23 @@ def skew_reverse_kl(lq, lp, alpha: float = 0.1):
     return _plogratio(lq.exp(), lq, _log_mix(lp, lq, 1 - check_unit("alpha", alpha)))
 
 # %% ../nbs/00_divergences.ipynb
+def _taid_lt(lq, lp, t):
+    "log p_t = log_softmax((1-t) sg(log q) + t log p), the endpoints taken as they are (0 * (-inf) would be NaN)."
+    if isinstance(t, (str, bytes, bool)) or not 0.0 <= float(t) <= 1.0: raise ValueError(f"`t`: expected a number in [0, 1], received {t!r}")
+    t = float(t)
+    return lp if t == 1.0 else lq.detach() if t == 0.0 else F.log_softmax((1 - t) * lq.detach() + t * lp, -1)
+
 @register_divergence("taid")
 def taid(lq, lp, t: float = 1.0):
     "KL(p_t || q) with p_t = softmax((1-t) sg(log q) + t log p): TAID's interpolated target."
-    if isinstance(t, (str, bytes, bool)) or not 0.0 <= float(t) <= 1.0: raise ValueError(f"`t`: expected a number in [0, 1], received {t!r}")
-    t = float(t)  # at the endpoints take the target as is: 0 * (-inf) would be NaN for masked entries
-    lt = lp if t == 1.0 else lq.detach() if t == 0.0 else F.log_softmax((1 - t) * lq.detach() + t * lp, -1)
+    lt = _taid_lt(lq, lp, t)
     return _plogratio(lt.exp(), lt, lq)
+
+@register_divergence("taid_ce")
+def taid_ce(lq, lp, t: float = 1.0):
+    "-sum p_t log q, TAID's target as soft labels (what the official code computes): `taid` plus H(p_t), the same gradient."
+    p = _taid_lt(lq, lp, t).exp()
+    return -(p * torch.where(p > 0, lq, torch.zeros_like(lq))).sum(-1)
 
 # %% ../nbs/00_divergences.ipynb
 def _check_ot(a, b, cost, reg):

@@ -11,7 +11,7 @@ from distillnb.chunked import chunked_divergence, naive_divergence
 from distillnb.divergences import DIVERGENCES
 
 NONNEG = {"forward_kl", "reverse_kl", "js", "tv", "skew_forward_kl", "skew_reverse_kl", "taid"}  # soft_ce is >= entropy
-PARAMS = {"js": "beta", "skew_forward_kl": "alpha", "skew_reverse_kl": "alpha", "taid": "t"}
+PARAMS = {"js": "beta", "skew_forward_kl": "alpha", "skew_reverse_kl": "alpha", "taid": "t", "taid_ce": "t"}
 def fast(n):
     "Deterministic, no deadline (shared CI machines differ in speed), `n` examples."
     return settings(deadline=None, derandomize=True, database=None, max_examples=n, suppress_health_check=[HealthCheck.too_slow])

@@ -20,14 +20,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..divergences import forward_kl, get_divergence, register_divergence, soft_ce
+from ..divergences import forward_kl, get_divergence, soft_ce
 from ..lm import DistillationTrainer, align_vocab, lm_vocab, load_pair, next_token_logprobs
 from ..train import batch_indices, fit, get_device
 
 # %% auto 0
-__all__ = ['OBJECTIVES', 'GENERATION_PROMPTS', 'ARMS', 'taid_target', 'taid_loss', 'taid_ce', 't_linear', 'TAIDSchedule',
-           'distill_taid', 'LMStack', 'TAIDTrainer', 'ultrachat_examples', 'pad_examples', 'heldout_metrics',
-           'run_paper']
+__all__ = ['OBJECTIVES', 'GENERATION_PROMPTS', 'ARMS', 'taid_target', 'taid_loss', 't_linear', 'TAIDSchedule', 'distill_taid',
+           'LMStack', 'TAIDTrainer', 'ultrachat_examples', 'pad_examples', 'heldout_metrics', 'run_paper']
 
 # %% ../../nbs/papers/taid.ipynb
 def _check_t(t):
@@ -72,11 +71,6 @@ def taid_loss(student_logits: Tensor,  # (..., V) b (trainable)
     lt = taid_target(student_logits, teacher_logits, t, temperature=temperature)
     div = forward_kl if objective == "kl" else soft_ce  # both: KL/CE of softmax(student) to the target p_t
     return div(student_logits / temperature, lt, mask=mask, reduction=reduction)
-
-@register_divergence("taid_ce")
-def taid_ce(lq, lp, t: float = 1.0):
-    "-sum p_t log q with p_t TAID's target: the registered `taid` (a KL) plus the entropy of p_t; the same gradient."
-    return get_divergence("soft_ce").formula(lq, taid_target(lq, lp, float(_check_t(t))))
 
 # %% ../../nbs/papers/taid.ipynb
 def t_linear(n: int, N: int, t_start: float = 0.4, t_end: float = 1.0) -> float:
